@@ -1,0 +1,24 @@
+// ApiVersions (key 18), v0–v3. v3 is flexible and carries the client's software name/version.
+// The response header is always v0. Feature tags (KIP-584) are declared but left empty: a single
+// broker has no finalized features to report.
+import { api, f, list } from "../define.ts";
+
+export const ApiVersions = api({
+  key: 18,
+  name: "ApiVersions",
+  versions: [0, 3],
+  flexible: 3,
+  request: [
+    f("clientSoftwareName", "string", { since: 3 }),
+    f("clientSoftwareVersion", "string", { since: 3 }),
+  ],
+  response: [
+    f("errorCode", "int16"),
+    f("apiKeys", list(f("apiKey", "int16"), f("minVersion", "int16"), f("maxVersion", "int16"))),
+    f("throttleTimeMs", "int32", { since: 1 }),
+    f("supportedFeatures", list(f("name", "string"), f("minVersion", "int16"), f("maxVersion", "int16")), { since: 3, tag: 0 }),
+    f("finalizedFeaturesEpoch", "int64", { since: 3, tag: 1, default: -1 }),
+    f("finalizedFeatures", list(f("name", "string"), f("maxVersionLevel", "int16"), f("minVersionLevel", "int16")), { since: 3, tag: 2 }),
+    f("zkMigrationReady", "bool", { since: 3, tag: 3, default: false }),
+  ],
+});

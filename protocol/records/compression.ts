@@ -1,0 +1,162 @@
+// Record-batch compression codecs (attributes bits 0-2): 0 none, 1 gzip, 2 snappy, 3 lz4, 4 zstd.
+//
+// Choices, measured under Bun 1.4.5 on JSON-like data (compress / decompress MB/s at 1 KiB, 16 KiB):
+// - gzip, zstd: built into Bun, no dependency.
+// - snappy: snappyjs (pure JS): 310/570, 370/510 against the napi `snappy` package's 220/290,
+//   250/340 — the native call and Buffer round trip cost more than the JIT-compiled loop.
+// - lz4: lz4-napi (lz4_flex, prebuilt binaries as optional npm deps): 180/210, 320/360 against
+//   lz4js's 50/3, 310/46 (lz4js sizes its output from the frame's 4 MiB max block size, and checks
+//   no checksum). lz4-napi writes a correct header checksum and rejects a wrong one.
+
+// @ts-ignore snappyjs ships no type declarations
+import SnappyUntyped from "snappyjs";
+import { compressFrameSync, decompressFrameSync } from "lz4-napi";
+import { gunzipSync } from "node:zlib";
+
+const SnappyJS = SnappyUntyped as {
+  compress(data: Uint8Array): Uint8Array;
+  uncompress(data: Uint8Array, maxLength?: number): Uint8Array;
+};
+
+export type Codec = 0 | 1 | 2 | 3 | 4;
+export const Codecs = { none: 0, gzip: 1, snappy: 2, lz4: 3, zstd: 4 } as const;
+
+/**
+ * Base of the errors below; `kafkaError` is the Kafka error a handler should answer with. (The
+ * version rule "zstd needs Produce v7+ / Fetch v10+" is the handler's: UNSUPPORTED_COMPRESSION_TYPE.)
+ */
+export class CompressionError extends Error {
+  constructor(
+    message: string,
+    readonly kafkaError: "CORRUPT_MESSAGE" | "UNSUPPORTED_COMPRESSION_TYPE",
+    readonly codec: number,
+  ) {
+    super(message);
+    this.name = new.target.name;
+  }
+}
+/** Codec id 5-7 (or anything else): no such codec, so the batch itself is malformed. */
+export class UnknownCodecError extends CompressionError {
+  constructor(codec: number) {
+    super(`unknown compression codec ${codec}`, "CORRUPT_MESSAGE", codec);
+  }
+}
+/** The compressed bytes do not decode. */
+export class CorruptCompressedDataError extends CompressionError {
+  constructor(codec: number, cause: unknown) {
+    super(`corrupt ${codecName(codec)} data: ${(cause as Error)?.message ?? cause}`, "CORRUPT_MESSAGE", codec);
+  }
+}
+
+export function codecName(codec: number): string {
+  return ["none", "gzip", "snappy", "lz4", "zstd"][codec] ?? `codec-${codec}`;
+}
+
+// A batch is bounded by message.max.bytes long before this; the cap stops a forged snappy length
+// prefix from making us allocate gigabytes.
+const MAX_SNAPPY_BLOCK = 256 * 1024 * 1024;
+
+// xerial (snappy-java) stream framing, as the Java client writes it.
+const XERIAL_MAGIC = [0x82, 0x53, 0x4e, 0x41, 0x50, 0x50, 0x59, 0x00];
+const XERIAL_HEADER = 16; // magic, int32 version = 1, int32 compatible version = 1
+const XERIAL_CHUNK = 32 * 1024; // snappy-java's default block size
+
+function isXerial(data: Uint8Array): boolean {
+  if (data.length < XERIAL_HEADER) return false;
+  for (let i = 0; i < 8; i++) if (data[i] !== XERIAL_MAGIC[i]) return false;
+  return true;
+}
+
+function snappyCompress(data: Uint8Array): Uint8Array {
+  const blocks: Uint8Array[] = [];
+  let size = XERIAL_HEADER;
+  for (let off = 0; off < data.length; off += XERIAL_CHUNK) {
+    const b = SnappyJS.compress(data.subarray(off, off + XERIAL_CHUNK));
+    blocks.push(b);
+    size += 4 + b.length;
+  }
+  const out = new Uint8Array(size);
+  const dv = new DataView(out.buffer);
+  out.set(XERIAL_MAGIC);
+  dv.setInt32(8, 1);
+  dv.setInt32(12, 1);
+  let pos = XERIAL_HEADER;
+  for (const b of blocks) {
+    dv.setInt32(pos, b.length);
+    out.set(b, pos + 4);
+    pos += 4 + b.length;
+  }
+  return out;
+}
+
+function snappyDecompress(data: Uint8Array): Uint8Array {
+  if (!isXerial(data)) return SnappyJS.uncompress(data, MAX_SNAPPY_BLOCK);
+  const dv = new DataView(data.buffer, data.byteOffset, data.byteLength);
+  const parts: Uint8Array[] = [];
+  let total = 0;
+  let pos = XERIAL_HEADER;
+  while (pos < data.length) {
+    if (pos + 4 > data.length) throw new Error("truncated xerial block length");
+    const len = dv.getInt32(pos);
+    pos += 4;
+    if (len < 0 || pos + len > data.length) throw new Error("truncated xerial block");
+    const part = SnappyJS.uncompress(data.subarray(pos, pos + len), MAX_SNAPPY_BLOCK);
+    parts.push(part);
+    total += part.length;
+    pos += len;
+  }
+  if (parts.length === 1) return parts[0]!;
+  const out = new Uint8Array(total);
+  let o = 0;
+  for (const p of parts) {
+    out.set(p, o);
+    o += p.length;
+  }
+  return out;
+}
+
+// Buffer views over the same memory: the napi functions are typed for Buffer.
+const asBuffer = (d: Uint8Array) => Buffer.from(d.buffer, d.byteOffset, d.byteLength);
+
+/** Compress a records section. gzip/zstd use library default levels; snappy uses xerial framing. */
+export function compress(codec: number, data: Uint8Array): Uint8Array {
+  switch (codec) {
+    case 0:
+      return data;
+    case 1:
+      return Bun.gzipSync(data as Uint8Array<ArrayBuffer>);
+    case 2:
+      // xerial, not raw: it is what the Java client writes, so every reader that works with Java
+      // producers (Java, librdkafka, sarama, kafkajs-snappy) reads it; raw-only readers are rarer.
+      return snappyCompress(data);
+    case 3:
+      // Independent 64 KiB blocks, no content checksum: the Java consumer decodes block by block.
+      return compressFrameSync(asBuffer(data));
+    case 4:
+      return Bun.zstdCompressSync(data);
+    default:
+      throw new UnknownCodecError(codec);
+  }
+}
+
+/** Decompress a records section; throws UnknownCodecError or CorruptCompressedDataError. */
+export function decompress(codec: number, data: Uint8Array): Uint8Array {
+  if (codec === 0) return data;
+  if (codec < 0 || codec > 4) throw new UnknownCodecError(codec);
+  try {
+    switch (codec) {
+      case 1:
+        // node:zlib, not Bun.gunzipSync: the latter stops after the first gzip member, and a
+        // stream of several members is valid gzip that Java's GZIPInputStream reads whole.
+        return gunzipSync(data);
+      case 2:
+        return snappyDecompress(data);
+      case 3:
+        return decompressFrameSync(asBuffer(data));
+      default:
+        return Bun.zstdDecompressSync(data);
+    }
+  } catch (e) {
+    throw new CorruptCompressedDataError(codec, e);
+  }
+}

@@ -1,0 +1,110 @@
+// A growable big-endian writer; responses are built in one buffer and sent as one frame.
+const utf8 = new TextEncoder();
+
+export class Writer {
+  buf: Uint8Array;
+  view: DataView;
+  pos = 0;
+
+  constructor(initial = 1024) {
+    this.buf = new Uint8Array(initial);
+    this.view = new DataView(this.buf.buffer);
+  }
+
+  private ensure(n: number): number {
+    const at = this.pos;
+    if (at + n > this.buf.length) {
+      let size = this.buf.length * 2;
+      while (size < at + n) size *= 2;
+      const next = new Uint8Array(size);
+      next.set(this.buf.subarray(0, at));
+      this.buf = next;
+      this.view = new DataView(next.buffer);
+    }
+    this.pos = at + n;
+    return at;
+  }
+
+  /** The bytes written so far (a view, not a copy). */
+  finish(): Uint8Array {
+    return this.buf.subarray(0, this.pos);
+  }
+
+  bool(v: boolean): void {
+    this.buf[this.ensure(1)] = v ? 1 : 0;
+  }
+  int8(v: number): void {
+    this.view.setInt8(this.ensure(1), v);
+  }
+  int16(v: number): void {
+    this.view.setInt16(this.ensure(2), v);
+  }
+  uint16(v: number): void {
+    this.view.setUint16(this.ensure(2), v);
+  }
+  int32(v: number): void {
+    this.view.setInt32(this.ensure(4), v);
+  }
+  uint32(v: number): void {
+    this.view.setUint32(this.ensure(4), v);
+  }
+  int64(v: number): void {
+    const at = this.ensure(8);
+    const hi = Math.floor(v / 4294967296);
+    this.view.setInt32(at, hi);
+    this.view.setUint32(at + 4, v - hi * 4294967296);
+  }
+  float64(v: number): void {
+    this.view.setFloat64(this.ensure(8), v);
+  }
+  uvarint(v: number): void {
+    while (v >= 0x80) {
+      this.buf[this.ensure(1)] = (v & 0x7f) | 0x80;
+      v = Math.floor(v / 128);
+    }
+    this.buf[this.ensure(1)] = v;
+  }
+  varint(v: number): void {
+    this.uvarint(((v << 1) ^ (v >> 31)) >>> 0);
+  }
+  uuid(v: string): void {
+    const at = this.ensure(16);
+    if (v.length !== 32) throw new Error(`uuid must be 32 hex digits: ${v}`);
+    this.buf.set(Buffer.from(v, "hex"), at);
+  }
+
+  length(n: number, compact: boolean, wide: boolean): void {
+    if (compact) this.uvarint(n + 1);
+    else if (wide) this.int32(n);
+    else this.int16(n);
+  }
+
+  string(v: string | null, compact: boolean): void {
+    if (v === null) return this.length(-1, compact, false);
+    // Worst case 3 bytes per UTF-16 unit; write the length after encoding.
+    const max = v.length * 3;
+    if (!compact) {
+      const at = this.ensure(2 + max);
+      const { written } = utf8.encodeInto(v, this.buf.subarray(at + 2, at + 2 + max));
+      this.view.setInt16(at, written);
+      this.pos = at + 2 + written;
+    } else {
+      const bytes = utf8.encode(v);
+      this.uvarint(bytes.length + 1);
+      this.raw(bytes);
+    }
+  }
+  bytes(v: Uint8Array | null, compact: boolean): void {
+    if (v === null) return this.length(-1, compact, true);
+    this.length(v.length, compact, true);
+    this.raw(v);
+  }
+  raw(v: Uint8Array): void {
+    const at = this.ensure(v.length);
+    this.buf.set(v, at);
+  }
+  /** Reserve n bytes to fill in later (sizes known only after the body is written). */
+  reserve(n: number): number {
+    return this.ensure(n);
+  }
+}

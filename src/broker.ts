@@ -1,0 +1,225 @@
+// startBroker(): loads configuration and topics, recovers the logs, and only then listens. The handle
+// it returns is async-disposable: `await using broker = await startBroker({ dataDir })`.
+import { existsSync, mkdirSync, readFileSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { randomBytes } from "node:crypto";
+import type { Socket, TCPSocketListener } from "bun";
+import { buildConfig, readPropertiesFile, type BrokerConfig } from "./config.ts";
+import { Logger, type Level } from "./log.ts";
+import { Connection } from "./server/connection.ts";
+import { createResponder, type Registry } from "./server/dispatch.ts";
+import { registry as defaultRegistry } from "./handlers/index.ts";
+import { TopicStore, writeFileAtomic, type Partition } from "./topics.ts";
+import type { LogConfig } from "./log/partition-log.ts";
+import { Producers } from "./producers.ts";
+
+export interface BrokerOptions {
+  /** log directory; shorthand for the `log.dirs` property */
+  dataDir?: string;
+  /** a Kafka-style server.properties file */
+  configFile?: string;
+  /** property overrides, applied after the file; Kafka property names */
+  overrides?: Record<string, string | number | boolean> | [string, string][];
+  /** "debug" | "info" | "warn" | "error" | "silent" (default: $BROOK_LOG_LEVEL or "info") */
+  logLevel?: Level;
+  /** listen on port 0 unless `listeners` says otherwise (default true when embedding) */
+  ephemeralPort?: boolean;
+}
+
+export interface BrokerHandle extends AsyncDisposable {
+  readonly host: string;
+  readonly port: number;
+  /** "host:port", ready to use as a bootstrap server */
+  readonly address: string;
+  readonly broker: Broker;
+  close(): Promise<void>;
+}
+
+type Waiter = () => void;
+
+export class Broker {
+  readonly topics: TopicStore;
+  readonly producers: Producers;
+  readonly clusterId: string;
+  readonly startedAt = Date.now();
+  advertisedHost: string;
+  advertisedPort: number;
+  private readonly waiters = new Map<Partition, Set<Waiter>>();
+  private stopping = false;
+
+  constructor(
+    readonly config: BrokerConfig,
+    readonly log: Logger,
+    readonly registry: Registry,
+  ) {
+    this.topics = new TopicStore(config.logDirs, (c) => this.logConfig(c), log);
+    this.clusterId = this.loadMetaProperties();
+    this.producers = new Producers(config.logDirs[0]!);
+    this.advertisedHost = config.advertised.host;
+    this.advertisedPort = config.advertised.port;
+  }
+
+  get nodeId(): number {
+    return this.config.nodeId;
+  }
+
+  get isStopping(): boolean {
+    return this.stopping;
+  }
+
+  logConfig(topicConfigs: Record<string, string>): LogConfig {
+    const c = this.config;
+    const num = (name: string, fallback: number) => (topicConfigs[name] !== undefined ? Number(topicConfigs[name]) : fallback);
+    return {
+      segmentBytes: num("segment.bytes", c.segmentBytes),
+      segmentMs: num("segment.ms", c.segmentMs),
+      flushIntervalMessages: num("flush.messages", c.flushIntervalMessages),
+      flushIntervalMs: num("flush.ms", c.flushIntervalMs),
+      indexIntervalBytes: num("index.interval.bytes", c.indexIntervalBytes),
+      now: Date.now,
+    };
+  }
+
+  /** Kafka keeps cluster and node ids in meta.properties; a log dir of another node is refused. */
+  private loadMetaProperties(): string {
+    const dir = this.config.logDirs[0]!;
+    mkdirSync(dir, { recursive: true });
+    const path = join(dir, "meta.properties");
+    if (existsSync(path)) {
+      const props = readPropertiesFile(path);
+      const nodeId = Number(props.get("node.id"));
+      if (nodeId !== this.config.nodeId)
+        throw new Error(`${path} belongs to node.id ${nodeId}, but this broker is node.id ${this.config.nodeId}`);
+      const clusterId = props.get("cluster.id")!;
+      if (this.config.clusterId && this.config.clusterId !== clusterId)
+        throw new Error(`${path} belongs to cluster ${clusterId}, not ${this.config.clusterId}`);
+      return clusterId;
+    }
+    const clusterId = this.config.clusterId ?? randomBytes(16).toString("base64url");
+    writeFileAtomic(path, `#Written by Brook\nversion=1\ncluster.id=${clusterId}\nnode.id=${this.config.nodeId}\n`);
+    return clusterId;
+  }
+
+  /** Resolves when any of the partitions gets new data, or after timeoutMs. */
+  waitForData(partitions: Partition[], timeoutMs: number): Promise<void> {
+    if (this.stopping || timeoutMs <= 0 || partitions.length === 0) {
+      return timeoutMs > 0 && partitions.length === 0 && !this.stopping
+        ? new Promise((r) => setTimeout(r, timeoutMs))
+        : Promise.resolve();
+    }
+    return new Promise((resolve) => {
+      const wake = () => {
+        clearTimeout(timer);
+        for (const p of partitions) this.waiters.get(p)?.delete(wake);
+        resolve();
+      };
+      const timer = setTimeout(wake, timeoutMs);
+      for (const p of partitions) {
+        let set = this.waiters.get(p);
+        if (!set) this.waiters.set(p, (set = new Set()));
+        set.add(wake);
+      }
+    });
+  }
+
+  /** Called after an append: wakes long-polling fetches on that partition. */
+  notifyAppend(partition: Partition): void {
+    const set = this.waiters.get(partition);
+    if (!set || set.size === 0) return;
+    for (const wake of [...set]) wake();
+  }
+
+  /** Wakes every waiting fetch so it answers now (shutdown). */
+  wakeAll(): void {
+    this.stopping = true;
+    for (const set of this.waiters.values()) for (const wake of [...set]) wake();
+  }
+}
+
+function toSettings(opts: BrokerOptions): [string, string][] {
+  const settings: [string, string][] = [];
+  if (opts.configFile) settings.push(...readPropertiesFile(opts.configFile));
+  if (opts.dataDir) settings.push(["log.dirs", opts.dataDir]);
+  const o = opts.overrides;
+  if (Array.isArray(o)) settings.push(...o);
+  else if (o) for (const [k, v] of Object.entries(o)) settings.push([k, String(v)]);
+  return settings;
+}
+
+export async function startBroker(opts: BrokerOptions = {}, registry: Registry = defaultRegistry): Promise<BrokerHandle> {
+  const settings = toSettings(opts);
+  if ((opts.ephemeralPort ?? true) && !settings.some(([k]) => k === "listeners"))
+    settings.unshift(["listeners", "PLAINTEXT://127.0.0.1:0"]);
+  const config = buildConfig(settings);
+  config.logDirs = config.logDirs.map((d) => resolve(d));
+  const log = new Logger(opts.logLevel);
+  for (const name of config.ignored) log.info(`property ${name} is accepted for compatibility and has no effect in Brook`);
+
+  const broker = new Broker(config, log, registry);
+  broker.topics.load();
+
+  const connections = new Set<Connection>();
+  const listener: TCPSocketListener<{ conn: Connection }> = Bun.listen<{ conn: Connection }>({
+    hostname: config.listener.host === "" ? "0.0.0.0" : config.listener.host,
+    port: config.listener.port,
+    socket: {
+      open(socket: Socket<{ conn: Connection }>) {
+        const peer = `${socket.remoteAddress}`;
+        const conn = new Connection(
+          socket as Socket<unknown>,
+          config.socketRequestMaxBytes,
+          createResponder(broker, registry, log, peer),
+          log,
+          peer,
+        );
+        socket.data = { conn };
+        connections.add(conn);
+      },
+      data(socket, chunk) {
+        socket.data.conn.onData(chunk);
+      },
+      drain(socket) {
+        socket.data.conn.onDrain();
+      },
+      close(socket) {
+        socket.data?.conn.onClose();
+        if (socket.data) connections.delete(socket.data.conn);
+      },
+      error(socket, err) {
+        log.warn(`connection error from ${socket.remoteAddress}: ${err.message}`);
+      },
+    },
+  });
+
+  const port = listener.port;
+  if (config.advertised.port === 0 || config.advertised.port === config.listener.port) broker.advertisedPort = port;
+
+  let flushTimer: ReturnType<typeof setInterval> | null = null;
+  if (config.flushIntervalMs < Number.MAX_SAFE_INTEGER) {
+    flushTimer = setInterval(() => broker.topics.flushAll(), Math.max(config.flushIntervalMs, 1));
+    flushTimer.unref?.();
+  }
+
+  let closing: Promise<void> | null = null;
+  const close = () =>
+    (closing ??= (async () => {
+      listener.stop(false);
+      broker.wakeAll();
+      await Promise.all([...connections].map((c) => c.idle()));
+      if (flushTimer) clearInterval(flushTimer);
+      for (const c of connections) c.close();
+      broker.topics.flushAll();
+      broker.topics.closeAll();
+      log.info("broker stopped");
+    })());
+
+  const host = config.listener.host === "" || config.listener.host === "0.0.0.0" ? "127.0.0.1" : config.listener.host;
+  return {
+    host,
+    port,
+    address: `${host.includes(":") ? `[${host}]` : host}:${port}`,
+    broker,
+    close,
+    [Symbol.asyncDispose]: close,
+  };
+}

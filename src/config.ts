@@ -1,0 +1,264 @@
+// Broker configuration under Apache Kafka's property names. Every property has a type and a default;
+// an unknown name or an unreadable value is an error before anything listens. Properties Kafka has
+// but a single-node Brook has no use for (thread counts, replication settings, KRaft roles) are
+// accepted so a stock server.properties works, and reported as having no effect.
+import { readFileSync } from "node:fs";
+import { hostname } from "node:os";
+
+type Kind = "int" | "long" | "bool" | "string" | "list" | "double";
+
+interface PropertySpec {
+  kind: Kind;
+  default: string | null;
+  min?: number;
+  max?: number;
+  /** accepted for compatibility with Kafka config files; Brook ignores the value */
+  noEffect?: boolean;
+  /** other names that set the same property (Kafka's older or alternative names) */
+  aliases?: string[];
+  oneOf?: string[];
+}
+
+const LONG_MAX = "9223372036854775807";
+
+export const PROPERTIES: Record<string, PropertySpec> = {
+  listeners: { kind: "list", default: "PLAINTEXT://127.0.0.1:9092" },
+  "advertised.listeners": { kind: "list", default: null },
+  "log.dirs": { kind: "list", default: "./data", aliases: ["log.dir"] },
+  "node.id": { kind: "int", default: "1", min: 0, aliases: ["broker.id"] },
+  "cluster.id": { kind: "string", default: null },
+  "num.partitions": { kind: "int", default: "1", min: 1 },
+  "default.replication.factor": { kind: "int", default: "1", min: 1 },
+  "auto.create.topics.enable": { kind: "bool", default: "true" },
+  "delete.topic.enable": { kind: "bool", default: "true" },
+  "log.segment.bytes": { kind: "int", default: "1073741824", min: 14 },
+  "log.roll.ms": { kind: "long", default: null, min: 1 },
+  "log.roll.hours": { kind: "int", default: "168", min: 1 },
+  "message.max.bytes": { kind: "int", default: "1048588", min: 0 },
+  "socket.request.max.bytes": { kind: "int", default: "104857600", min: 1 },
+  "log.flush.interval.messages": { kind: "long", default: LONG_MAX, min: 1 },
+  "log.flush.interval.ms": { kind: "long", default: null, min: 0 },
+  "log.flush.scheduler.interval.ms": { kind: "long", default: LONG_MAX, min: 0 },
+  "log.index.interval.bytes": { kind: "int", default: "4096", min: 0 },
+  "log.message.timestamp.type": { kind: "string", default: "CreateTime", oneOf: ["CreateTime", "LogAppendTime"] },
+  "compression.type": {
+    kind: "string",
+    default: "producer",
+    oneOf: ["producer", "uncompressed", "gzip", "snappy", "lz4", "zstd"],
+  },
+  "log.retention.hours": { kind: "int", default: "168" },
+  "log.retention.minutes": { kind: "int", default: null },
+  "log.retention.ms": { kind: "long", default: null },
+  "log.retention.bytes": { kind: "long", default: "-1" },
+  "log.retention.check.interval.ms": { kind: "long", default: "300000", min: 1 },
+  "log.cleanup.policy": { kind: "list", default: "delete" },
+  "log.cleaner.enable": { kind: "bool", default: "true" },
+  "log.cleaner.backoff.ms": { kind: "long", default: "15000", min: 0 },
+  "log.cleaner.min.cleanable.ratio": { kind: "double", default: "0.5", min: 0, max: 1 },
+  "log.cleaner.delete.retention.ms": { kind: "long", default: "86400000", min: 0 },
+  "log.cleaner.min.compaction.lag.ms": { kind: "long", default: "0", min: 0 },
+  "min.insync.replicas": { kind: "int", default: "1", min: 1 },
+  "group.initial.rebalance.delay.ms": { kind: "int", default: "3000", min: 0 },
+  "group.min.session.timeout.ms": { kind: "int", default: "6000", min: 0 },
+  "group.max.session.timeout.ms": { kind: "int", default: "1800000", min: 0 },
+  "group.max.size": { kind: "int", default: "2147483647", min: 1 },
+  "offsets.retention.minutes": { kind: "int", default: "10080", min: 1 },
+  "offsets.retention.check.interval.ms": { kind: "long", default: "600000", min: 1 },
+  "offset.metadata.max.bytes": { kind: "int", default: "4096", min: 0 },
+  "transaction.max.timeout.ms": { kind: "int", default: "900000", min: 1 },
+  "transactional.id.expiration.ms": { kind: "int", default: "604800000", min: 1 },
+  "transaction.abort.timed.out.transaction.cleanup.interval.ms": { kind: "int", default: "10000", min: 1 },
+  "producer.id.expiration.ms": { kind: "int", default: "86400000", min: 1 },
+  // Accepted for compatibility with stock Kafka config files; no effect on a single in-process node.
+  "process.roles": { kind: "list", default: "broker,controller", noEffect: true },
+  "controller.quorum.voters": { kind: "list", default: null, noEffect: true },
+  "controller.quorum.bootstrap.servers": { kind: "list", default: null, noEffect: true },
+  "controller.listener.names": { kind: "list", default: null, noEffect: true },
+  "inter.broker.listener.name": { kind: "string", default: null, noEffect: true },
+  "listener.security.protocol.map": { kind: "list", default: null },
+  "num.network.threads": { kind: "int", default: "3", min: 1, noEffect: true },
+  "num.io.threads": { kind: "int", default: "8", min: 1, noEffect: true },
+  "socket.send.buffer.bytes": { kind: "int", default: "102400", noEffect: true },
+  "socket.receive.buffer.bytes": { kind: "int", default: "102400", noEffect: true },
+  "num.recovery.threads.per.data.dir": { kind: "int", default: "1", min: 1, noEffect: true },
+  "offsets.topic.replication.factor": { kind: "int", default: "3", min: 1, noEffect: true },
+  "offsets.topic.num.partitions": { kind: "int", default: "50", min: 1, noEffect: true },
+  "transaction.state.log.replication.factor": { kind: "int", default: "3", min: 1, noEffect: true },
+  "transaction.state.log.min.isr": { kind: "int", default: "2", min: 1, noEffect: true },
+  "zookeeper.connect": { kind: "string", default: null, noEffect: true },
+  "zookeeper.connection.timeout.ms": { kind: "int", default: null, noEffect: true },
+  "group.coordinator.rebalance.protocols": { kind: "list", default: "classic", noEffect: true },
+  "unclean.leader.election.enable": { kind: "bool", default: "false", noEffect: true },
+};
+
+const ALIAS: Record<string, string> = {};
+for (const [name, spec] of Object.entries(PROPERTIES)) for (const a of spec.aliases ?? []) ALIAS[a] = name;
+
+export class ConfigError extends Error {
+  override name = "ConfigError";
+}
+
+export interface Listener {
+  name: string;
+  host: string;
+  port: number;
+}
+
+/** The parsed, validated configuration the broker runs with. */
+export interface BrokerConfig {
+  raw: Map<string, string>;
+  listener: Listener;
+  advertised: Listener;
+  logDirs: string[];
+  nodeId: number;
+  clusterId: string | null;
+  numPartitions: number;
+  defaultReplicationFactor: number;
+  autoCreateTopics: boolean;
+  deleteTopicEnable: boolean;
+  segmentBytes: number;
+  segmentMs: number;
+  messageMaxBytes: number;
+  socketRequestMaxBytes: number;
+  flushIntervalMessages: number;
+  flushIntervalMs: number;
+  indexIntervalBytes: number;
+  /** any property by name, parsed to its kind (for later features and DescribeConfigs) */
+  get(name: string): string | number | boolean | string[] | null;
+  /** properties set explicitly but without effect in Brook */
+  ignored: string[];
+}
+
+function parseValue(name: string, spec: PropertySpec, value: string): string | number | boolean | string[] {
+  const v = value.trim();
+  const fail = (why: string) => {
+    throw new ConfigError(`invalid value "${value}" for ${name}: ${why}`);
+  };
+  switch (spec.kind) {
+    case "int":
+    case "long": {
+      if (!/^-?\d+$/.test(v)) fail(`expected ${spec.kind === "int" ? "an integer" : "a long"}`);
+      let n = Number(v);
+      if (spec.kind === "int" && (n > 2147483647 || n < -2147483648)) fail("out of the int range");
+      if (n > Number.MAX_SAFE_INTEGER) n = Number.MAX_SAFE_INTEGER; // Long.MAX_VALUE means "never"
+      if (spec.min !== undefined && n < spec.min) fail(`must be at least ${spec.min}`);
+      if (spec.max !== undefined && n > spec.max) fail(`must be at most ${spec.max}`);
+      return n;
+    }
+    case "double": {
+      const n = Number(v);
+      if (v === "" || Number.isNaN(n)) fail("expected a number");
+      if (spec.min !== undefined && n < spec.min) fail(`must be at least ${spec.min}`);
+      if (spec.max !== undefined && n > spec.max) fail(`must be at most ${spec.max}`);
+      return n;
+    }
+    case "bool":
+      if (v.toLowerCase() === "true") return true;
+      if (v.toLowerCase() === "false") return false;
+      return fail("expected true or false");
+    case "list":
+      return v === "" ? [] : v.split(",").map((s) => s.trim());
+    case "string":
+      if (spec.oneOf && !spec.oneOf.includes(v)) fail(`expected one of ${spec.oneOf.join(", ")}`);
+      return v;
+  }
+}
+
+/** Reads a Java-style .properties file: key=value or key: value, # and ! comments. */
+export function readPropertiesFile(path: string): Map<string, string> {
+  let text: string;
+  try {
+    text = readFileSync(path, "utf8");
+  } catch (e) {
+    throw new ConfigError(`cannot read config file ${path}: ${(e as Error).message}`);
+  }
+  const out = new Map<string, string>();
+  const lines = text.split(/\r?\n/);
+  for (let i = 0; i < lines.length; i++) {
+    let line = lines[i]!.trim();
+    while (line.endsWith("\\") && i + 1 < lines.length) line = line.slice(0, -1) + lines[++i]!.trim();
+    if (line === "" || line.startsWith("#") || line.startsWith("!")) continue;
+    const m = /^([^=:\s]+)\s*[=:\s]\s*(.*)$/.exec(line);
+    if (!m) throw new ConfigError(`${path}:${i + 1}: cannot read "${line}"`);
+    out.set(m[1]!, m[2]!);
+  }
+  return out;
+}
+
+export function parseListener(value: string, property: string): Listener {
+  const m = /^([A-Za-z_][A-Za-z0-9_]*):\/\/(\[[^\]]*\]|[^:]*):(\d+)$/.exec(value.trim());
+  if (!m) throw new ConfigError(`invalid value "${value}" for ${property}: expected NAME://host:port`);
+  const port = Number(m[3]);
+  if (port > 65535) throw new ConfigError(`invalid port ${port} in ${property}`);
+  let host = m[2]!;
+  if (host.startsWith("[")) host = host.slice(1, -1);
+  return { name: m[1]!.toUpperCase(), host, port };
+}
+
+/** Builds the configuration from property settings (later ones win). */
+export function buildConfig(settings: Iterable<[string, string]>): BrokerConfig {
+  const raw = new Map<string, string>();
+  for (const [key, value] of settings) {
+    const name = ALIAS[key] ?? key;
+    if (!(name in PROPERTIES)) throw new ConfigError(`unknown property: ${key}`);
+    raw.set(name, value);
+  }
+  const parsed = new Map<string, ReturnType<typeof parseValue> | null>();
+  for (const [name, spec] of Object.entries(PROPERTIES)) {
+    const value = raw.get(name) ?? spec.default;
+    parsed.set(name, value === null ? null : parseValue(name, spec, value));
+  }
+  const get = (name: string) => {
+    if (!parsed.has(name)) throw new Error(`no such property ${name}`);
+    return parsed.get(name)!;
+  };
+  const num = (name: string) => get(name) as number;
+
+  const listeners = (get("listeners") as string[]).map((l) => parseListener(l, "listeners"));
+  if (listeners.length !== 1) throw new ConfigError(`listeners: Brook serves exactly one listener, got ${listeners.length}`);
+  const listener = listeners[0]!;
+  const protocolMap = new Map(
+    ((get("listener.security.protocol.map") as string[] | null) ?? []).map((e) => e.split(":") as [string, string]),
+  );
+  const security = protocolMap.get(listener.name) ?? listener.name;
+  if (security !== "PLAINTEXT") throw new ConfigError(`listeners: only PLAINTEXT is supported, not ${security}`);
+
+  const adv = get("advertised.listeners") as string[] | null;
+  let advertised: Listener;
+  if (adv && adv.length > 0) {
+    const all = adv.map((l) => parseListener(l, "advertised.listeners"));
+    advertised = all.find((l) => l.name === listener.name) ?? all[0]!;
+    if (advertised.host === "" || advertised.host === "0.0.0.0" || advertised.host === "::")
+      throw new ConfigError(`advertised.listeners: "${advertised.host}" is not an address a client can connect to`);
+  } else {
+    // Like Kafka: a wildcard listener is advertised under the machine's host name, never as 0.0.0.0.
+    const wildcard = listener.host === "" || listener.host === "0.0.0.0" || listener.host === "::";
+    advertised = { ...listener, host: wildcard ? hostname() : listener.host };
+  }
+
+  const rollMs = get("log.roll.ms") as number | null;
+  const flushMs = get("log.flush.interval.ms") as number | null;
+  const ignored = [...raw.keys()].filter((k) => PROPERTIES[k]!.noEffect);
+
+  return {
+    raw,
+    listener,
+    advertised,
+    logDirs: get("log.dirs") as string[],
+    nodeId: num("node.id"),
+    clusterId: get("cluster.id") as string | null,
+    numPartitions: num("num.partitions"),
+    defaultReplicationFactor: num("default.replication.factor"),
+    autoCreateTopics: get("auto.create.topics.enable") as boolean,
+    deleteTopicEnable: get("delete.topic.enable") as boolean,
+    segmentBytes: num("log.segment.bytes"),
+    segmentMs: rollMs ?? num("log.roll.hours") * 3600_000,
+    messageMaxBytes: num("message.max.bytes"),
+    socketRequestMaxBytes: num("socket.request.max.bytes"),
+    flushIntervalMessages: num("log.flush.interval.messages"),
+    flushIntervalMs: flushMs ?? num("log.flush.scheduler.interval.ms"),
+    indexIntervalBytes: num("log.index.interval.bytes"),
+    get,
+    ignored,
+  };
+}

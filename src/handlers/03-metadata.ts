@@ -1,0 +1,75 @@
+// Metadata v0–v12. Brook is the only broker, the controller and the leader of every partition.
+// Auto-creation happens when `auto.create.topics.enable` is on and the request allows it (v4+); the
+// topic is created before answering, so the first response already has its partitions (Kafka answers
+// LEADER_NOT_AVAILABLE once and lets the client retry). Topic ids (v10+) may be looked up by id.
+// Authorized-operation fields are answered with Kafka's "not requested" sentinel.
+import { Metadata } from "../../protocol/apis/03-metadata.ts";
+import { ErrorCode } from "../../protocol/errors.ts";
+import type { ResponseOf } from "../../protocol/types.ts";
+import type { Broker } from "../broker.ts";
+import { validateTopicName, type Topic } from "../topics.ts";
+import { handler } from "./handler.ts";
+
+type TopicMetadata = NonNullable<ResponseOf<typeof Metadata>["topics"]>[number];
+const ZERO_ID = "0".repeat(32);
+
+export function describeTopic(broker: Broker, topic: Topic): TopicMetadata {
+  const node = broker.nodeId;
+  return {
+    errorCode: ErrorCode.NONE,
+    name: topic.name,
+    topicId: topic.id,
+    isInternal: topic.internal,
+    partitions: topic.partitions.map((p) => ({
+      errorCode: ErrorCode.NONE,
+      partitionIndex: p.index,
+      leaderId: node,
+      leaderEpoch: 0,
+      replicaNodes: [node],
+      isrNodes: [node],
+      offlineReplicas: [],
+    })),
+  };
+}
+
+export default handler(Metadata, (req, ctx) => {
+  const { broker, version } = ctx;
+  const topics: TopicMetadata[] = [];
+  const all = req.topics === null || (version === 0 && req.topics.length === 0);
+  if (all) {
+    for (const t of broker.topics.all()) topics.push(describeTopic(broker, t));
+  } else {
+    for (const wanted of req.topics!) {
+      if (wanted.name === null || wanted.name === undefined) {
+        const t = wanted.topicId !== ZERO_ID ? broker.topics.byId(wanted.topicId) : undefined;
+        topics.push(
+          t ? describeTopic(broker, t) : { errorCode: ErrorCode.UNKNOWN_TOPIC_ID, name: null, topicId: wanted.topicId, partitions: [] },
+        );
+        continue;
+      }
+      const name = wanted.name;
+      let t = broker.topics.get(name);
+      if (!t) {
+        const invalid = validateTopicName(name);
+        if (invalid) {
+          topics.push({ errorCode: ErrorCode.INVALID_TOPIC_EXCEPTION, name, partitions: [] });
+          continue;
+        }
+        if (broker.config.autoCreateTopics && req.allowAutoTopicCreation && !broker.isStopping) {
+          t = broker.topics.create(name, broker.config.numPartitions);
+        } else {
+          topics.push({ errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, name, partitions: [] });
+          continue;
+        }
+      }
+      topics.push(describeTopic(broker, t));
+    }
+  }
+  return {
+    throttleTimeMs: 0,
+    brokers: [{ nodeId: broker.nodeId, host: broker.advertisedHost, port: broker.advertisedPort, rack: null }],
+    clusterId: broker.clusterId,
+    controllerId: broker.nodeId,
+    topics,
+  };
+});

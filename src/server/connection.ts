@@ -1,0 +1,150 @@
+// One client connection: frames requests out of the byte stream, hands each to dispatch as soon as it
+// is complete, and writes responses strictly in request order (Kafka clients match responses by
+// order as well as correlation id). A request that gets no response (acks=0) still holds its place
+// so that a later response is never sent ahead of an earlier one.
+import type { Socket } from "bun";
+import type { Logger } from "../log.ts";
+
+export type Responder = (frame: Uint8Array) => { response: Uint8Array | null | Promise<Uint8Array | null> } | "close";
+
+interface Slot {
+  done: boolean;
+  frame: Uint8Array | null;
+}
+
+export class Connection {
+  private pending: Uint8Array | null = null; // bytes of an incomplete frame
+  private readonly slots: Slot[] = [];
+  private head = 0;
+  private outbox: Uint8Array[] = [];
+  private closed = false;
+  /** resolves when every started request has been answered (graceful shutdown) */
+  private idleWaiters: (() => void)[] = [];
+
+  constructor(
+    private readonly socket: Socket<unknown>,
+    private readonly maxFrameBytes: number,
+    private readonly respond: Responder,
+    private readonly log: Logger,
+    readonly peer: string,
+  ) {}
+
+  get inFlight(): number {
+    return this.slots.length - this.head;
+  }
+
+  onData(chunk: Uint8Array): void {
+    if (this.closed) return;
+    let buf = chunk;
+    if (this.pending) {
+      const joined = new Uint8Array(this.pending.length + chunk.length);
+      joined.set(this.pending);
+      joined.set(chunk, this.pending.length);
+      buf = joined;
+      this.pending = null;
+    }
+    let pos = 0;
+    while (buf.length - pos >= 4) {
+      const size = ((buf[pos]! << 24) | (buf[pos + 1]! << 16) | (buf[pos + 2]! << 8) | buf[pos + 3]!) | 0;
+      if (size < 8 || size > this.maxFrameBytes) {
+        this.log.warn(
+          `closing connection from ${this.peer}: request frame of ${size} bytes is ${size < 8 ? "too short for a header" : `over socket.request.max.bytes (${this.maxFrameBytes})`}`,
+        );
+        this.close();
+        return;
+      }
+      if (buf.length - pos - 4 < size) break;
+      const frame = buf.subarray(pos + 4, pos + 4 + size);
+      pos += 4 + size;
+      if (!this.dispatch(frame)) return;
+    }
+    // Keep a private copy of a partial frame: the socket may reuse its buffer.
+    if (pos < buf.length) this.pending = buf === chunk ? chunk.slice(pos) : buf.subarray(pos);
+  }
+
+  private dispatch(frame: Uint8Array): boolean {
+    const outcome = this.respond(frame);
+    if (outcome === "close") {
+      this.close();
+      return false;
+    }
+    const slot: Slot = { done: false, frame: null };
+    const r = outcome.response;
+    if (r instanceof Promise) {
+      this.slots.push(slot);
+      r.then(
+        (frame) => this.complete(slot, frame),
+        (err) => {
+          this.log.error(`request from ${this.peer} failed: ${(err as Error)?.stack ?? err}`);
+          this.close();
+        },
+      );
+    } else {
+      slot.done = true;
+      slot.frame = r;
+      this.slots.push(slot);
+      this.flush();
+    }
+    return !this.closed;
+  }
+
+  private complete(slot: Slot, frame: Uint8Array | null): void {
+    slot.done = true;
+    slot.frame = frame;
+    this.flush();
+  }
+
+  private flush(): void {
+    while (this.head < this.slots.length && this.slots[this.head]!.done) {
+      const frame = this.slots[this.head]!.frame;
+      this.slots[this.head] = undefined as unknown as Slot;
+      this.head++;
+      if (frame && !this.closed) this.write(frame);
+    }
+    if (this.head > 1024 && this.head * 2 > this.slots.length) {
+      this.slots.splice(0, this.head);
+      this.head = 0;
+    }
+    if (this.inFlight === 0) for (const w of this.idleWaiters.splice(0)) w();
+  }
+
+  private write(frame: Uint8Array): void {
+    if (this.outbox.length > 0) {
+      this.outbox.push(frame);
+      return;
+    }
+    const n = this.socket.write(frame);
+    if (n < frame.length) this.outbox.push(frame.subarray(Math.max(n, 0)));
+  }
+
+  onDrain(): void {
+    while (this.outbox.length > 0) {
+      const frame = this.outbox[0]!;
+      const n = this.socket.write(frame);
+      if (n < frame.length) {
+        this.outbox[0] = frame.subarray(Math.max(n, 0));
+        return;
+      }
+      this.outbox.shift();
+    }
+  }
+
+  /** Waits until every request received so far has been answered. */
+  idle(): Promise<void> {
+    if (this.inFlight === 0 || this.closed) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.pending = null;
+    for (const w of this.idleWaiters.splice(0)) w();
+    this.socket.end();
+  }
+
+  onClose(): void {
+    this.closed = true;
+    for (const w of this.idleWaiters.splice(0)) w();
+  }
+}

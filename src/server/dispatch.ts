@@ -1,0 +1,86 @@
+// Request dispatch: header → handler → typed request → typed response → frame.
+// Unknown API keys, unsupported versions (other than ApiVersions) and unreadable headers close the
+// connection, as Kafka does; a readable header with a malformed body gets INVALID_REQUEST.
+import { requestCodec, responseCodec } from "../../protocol/codec.ts";
+import { ErrorCode, ProtocolError } from "../../protocol/errors.ts";
+import { API_VERSIONS_KEY, beginResponse, endFrame, readRequestHeader, skipHeaderTags, type RequestHeader } from "../../protocol/header.ts";
+import { Reader } from "../../protocol/reader.ts";
+import type { ApiDefinition, Field } from "../../protocol/types.ts";
+import { Writer } from "../../protocol/writer.ts";
+import type { Broker } from "../broker.ts";
+import { NO_RESPONSE, type Handler, type RequestContext } from "../handlers/handler.ts";
+import type { Logger } from "../log.ts";
+import type { Responder } from "./connection.ts";
+
+export type Registry = Map<number, Handler>;
+
+export function encodeResponse(def: ApiDefinition, version: number, correlationId: number, body: unknown): Uint8Array {
+  const w = new Writer(256);
+  const flexible = version >= def.flexible;
+  const sizeAt = beginResponse(w, correlationId, def.key, flexible);
+  responseCodec(def, version).encode(w, body as never);
+  return endFrame(w, sizeAt);
+}
+
+/** A response carrying only a top-level error code, for a request whose body could not be read. */
+function errorBody(fields: readonly Field[], code: number): Record<string, unknown> {
+  const body: Record<string, unknown> = {};
+  for (const f of fields) if (f.name === "errorCode") body.errorCode = code;
+  return body;
+}
+
+export function createResponder(broker: Broker, registry: Registry, log: Logger, peer: string): Responder {
+  return (frame) => {
+    let header: RequestHeader;
+    const r = new Reader(frame);
+    try {
+      header = readRequestHeader(r);
+    } catch (e) {
+      log.warn(`closing connection from ${peer}: unreadable request header (${(e as Error).message})`);
+      return "close";
+    }
+    const handler = registry.get(header.apiKey);
+    if (!handler) {
+      log.warn(`closing connection from ${peer}: unknown API key ${header.apiKey} (client ${header.clientId})`);
+      return "close";
+    }
+    const def = handler.api;
+    const [min, max] = def.versions;
+    if (header.apiVersion < min || header.apiVersion > max) {
+      if (header.apiKey === API_VERSIONS_KEY) {
+        // KIP-511: answer in v0 with the error and the full list, so the client can pick a version.
+        const body = { errorCode: ErrorCode.UNSUPPORTED_VERSION, apiKeys: apiVersionsList(registry) };
+        return { response: encodeResponse(def, 0, header.correlationId, body) };
+      }
+      log.warn(`closing connection from ${peer}: ${def.name} v${header.apiVersion} is not supported (v${min}-v${max})`);
+      return "close";
+    }
+    const version = header.apiVersion;
+    let request: unknown;
+    try {
+      if (version >= def.flexible) skipHeaderTags(r);
+      request = requestCodec(def, version).decode(r);
+    } catch (e) {
+      if (!(e instanceof ProtocolError) && !(e instanceof RangeError)) throw e;
+      log.warn(`malformed ${def.name} v${version} request from ${peer} (client ${header.clientId}): ${e.message}`);
+      return { response: encodeResponse(def, version, header.correlationId, errorBody(def.response, ErrorCode.INVALID_REQUEST)) };
+    }
+    const ctx: RequestContext = { broker, version, header, peer };
+    const finish = (body: unknown): Uint8Array | null =>
+      body === NO_RESPONSE ? null : encodeResponse(def, version, header.correlationId, body);
+    try {
+      const out = handler.handle(request as never, ctx);
+      if (out instanceof Promise) return { response: out.then(finish) };
+      return { response: finish(out) };
+    } catch (e) {
+      log.error(`${def.name} v${version} from ${peer} failed: ${(e as Error).stack ?? e}`);
+      return { response: encodeResponse(def, version, header.correlationId, errorBody(def.response, ErrorCode.UNKNOWN_SERVER_ERROR)) };
+    }
+  };
+}
+
+export function apiVersionsList(registry: Registry): { apiKey: number; minVersion: number; maxVersion: number }[] {
+  return [...registry.values()]
+    .map((h) => ({ apiKey: h.api.key, minVersion: h.api.versions[0], maxVersion: h.api.versions[1] }))
+    .sort((a, b) => a.apiKey - b.apiKey);
+}

@@ -1,0 +1,184 @@
+// Topics and their partitions: creation (validated like Kafka), deletion, lookup, and the durable topic
+// catalogue. The catalogue is a small JSON file in the first log dir, replaced atomically
+// (write + fsync + rename) so a crash leaves either the old or the new version.
+import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeSync } from "node:fs";
+import { join } from "node:path";
+import { randomBytes } from "node:crypto";
+import { ErrorCode } from "../protocol/errors.ts";
+import { PartitionLog, type LogConfig } from "./log/partition-log.ts";
+import type { Logger } from "./log.ts";
+
+export interface Partition {
+  topic: string;
+  index: number;
+  log: PartitionLog;
+}
+
+export interface Topic {
+  name: string;
+  /** 32 hex digits */
+  id: string;
+  partitions: Partition[];
+  configs: Record<string, string>;
+  internal: boolean;
+}
+
+interface CatalogueEntry {
+  name: string;
+  id: string;
+  partitions: number;
+  configs: Record<string, string>;
+  internal?: boolean;
+  dirs: string[];
+}
+
+const CATALOGUE = "brook-topics.json";
+const LEGAL_NAME = /^[a-zA-Z0-9._-]+$/;
+export const MAX_TOPIC_NAME_LENGTH = 249;
+
+export class TopicError extends Error {
+  constructor(
+    readonly code: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export function validateTopicName(name: string): string | null {
+  if (name.length === 0) return "Topic name is illegal, it can't be empty";
+  if (name === "." || name === "..") return "Topic name cannot be \".\" or \"..\"";
+  if (name.length > MAX_TOPIC_NAME_LENGTH)
+    return `Topic name is illegal, it can't be longer than ${MAX_TOPIC_NAME_LENGTH} characters`;
+  if (!LEGAL_NAME.test(name))
+    return `Topic name "${name}" is illegal, it contains a character other than ASCII alphanumerics, '.', '_' and '-'`;
+  return null;
+}
+
+export class TopicStore {
+  private readonly topics = new Map<string, Topic>();
+  private readonly dirOf = new Map<string, string[]>();
+  private nextDir = 0;
+
+  constructor(
+    private readonly logDirs: string[],
+    private readonly logConfig: (topicConfigs: Record<string, string>) => LogConfig,
+    private readonly log: Logger,
+  ) {}
+
+  /** Opens every topic in the catalogue, recovering each partition log. */
+  load(): void {
+    for (const dir of this.logDirs) mkdirSync(dir, { recursive: true });
+    const path = join(this.logDirs[0]!, CATALOGUE);
+    if (!existsSync(path)) return;
+    const entries = JSON.parse(readFileSync(path, "utf8")) as CatalogueEntry[];
+    for (const e of entries) {
+      const topic: Topic = { name: e.name, id: e.id, partitions: [], configs: e.configs, internal: !!e.internal };
+      for (let i = 0; i < e.partitions; i++) {
+        const dir = e.dirs[i] ?? this.logDirs[0]!;
+        topic.partitions.push({ topic: e.name, index: i, log: PartitionLog.open(join(dir, `${e.name}-${i}`), this.logConfig(e.configs)) });
+      }
+      this.topics.set(e.name, topic);
+      this.dirOf.set(e.name, e.dirs);
+    }
+    this.log.info(`loaded ${this.topics.size} topics from ${this.logDirs.join(",")}`);
+  }
+
+  get(name: string): Topic | undefined {
+    return this.topics.get(name);
+  }
+
+  partition(topic: string, index: number): Partition | undefined {
+    return this.topics.get(topic)?.partitions[index];
+  }
+
+  all(): IterableIterator<Topic> {
+    return this.topics.values();
+  }
+
+  byId(id: string): Topic | undefined {
+    for (const t of this.topics.values()) if (t.id === id) return t;
+    return undefined;
+  }
+
+  /** Checks a create request the way Kafka does; throws TopicError with Kafka's code and message. */
+  validateCreate(name: string, partitions: number, replicationFactor: number): void {
+    const bad = validateTopicName(name);
+    if (bad) throw new TopicError(ErrorCode.INVALID_TOPIC_EXCEPTION, bad);
+    if (this.topics.has(name)) throw new TopicError(ErrorCode.TOPIC_ALREADY_EXISTS, `Topic '${name}' already exists.`);
+    const collides = [...this.topics.keys()].find((t) => t.replace(/\./g, "_") === name.replace(/\./g, "_"));
+    if (collides)
+      throw new TopicError(ErrorCode.INVALID_TOPIC_EXCEPTION, `Topic '${name}' collides with existing topic: ${collides}`);
+    if (!Number.isInteger(partitions) || partitions < 1)
+      throw new TopicError(ErrorCode.INVALID_PARTITIONS, "Number of partitions must be larger than 0.");
+    if (replicationFactor !== 1 && replicationFactor < 1)
+      throw new TopicError(ErrorCode.INVALID_REPLICATION_FACTOR, "Replication factor must be larger than 0.");
+    if (replicationFactor > 1)
+      throw new TopicError(
+        ErrorCode.INVALID_REPLICATION_FACTOR,
+        `Unable to replicate the partition ${replicationFactor} time(s): The target replication factor of ${replicationFactor} cannot be reached because only 1 broker(s) are registered.`,
+      );
+  }
+
+  create(name: string, partitions: number, configs: Record<string, string> = {}, internal = false): Topic {
+    const topic: Topic = { name, id: randomBytes(16).toString("hex"), partitions: [], configs, internal };
+    const dirs: string[] = [];
+    for (let i = 0; i < partitions; i++) {
+      const dir = this.logDirs[this.nextDir++ % this.logDirs.length]!;
+      dirs.push(dir);
+      topic.partitions.push({ topic: name, index: i, log: PartitionLog.open(join(dir, `${name}-${i}`), this.logConfig(configs)) });
+    }
+    this.topics.set(name, topic);
+    this.dirOf.set(name, dirs);
+    this.persist();
+    this.log.info(`created topic ${name} with ${partitions} partition(s)`);
+    return topic;
+  }
+
+  delete(name: string): boolean {
+    const topic = this.topics.get(name);
+    if (!topic) return false;
+    this.topics.delete(name);
+    this.dirOf.delete(name);
+    this.persist();
+    for (const p of topic.partitions) p.log.delete();
+    this.log.info(`deleted topic ${name}`);
+    return true;
+  }
+
+  flushAll(): void {
+    for (const t of this.topics.values()) for (const p of t.partitions) p.log.flush();
+  }
+
+  closeAll(): void {
+    for (const t of this.topics.values()) for (const p of t.partitions) p.log.close();
+  }
+
+  private persist(): void {
+    const entries: CatalogueEntry[] = [...this.topics.values()].map((t) => ({
+      name: t.name,
+      id: t.id,
+      partitions: t.partitions.length,
+      configs: t.configs,
+      internal: t.internal || undefined,
+      dirs: this.dirOf.get(t.name) ?? [],
+    }));
+    writeFileAtomic(join(this.logDirs[0]!, CATALOGUE), JSON.stringify(entries, null, 1));
+  }
+}
+
+export function writeFileAtomic(path: string, text: string): void {
+  const tmp = `${path}.tmp`;
+  const fd = openSync(tmp, "w");
+  try {
+    writeSync(fd, text);
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+  renameSync(tmp, path);
+}
+
+export function removeDir(path: string): void {
+  rmSync(path, { recursive: true, force: true });
+}

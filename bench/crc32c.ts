@@ -1,11 +1,14 @@
 // Micro-benchmark: CRC-32C throughput of the JS table implementation (crc-32) vs the native
-// SIMD one (@node-rs/crc32) under Bun. Run: bun bench/crc32c.ts
+// SIMD one (@node-rs/crc32) under Bun, and of protocol/records/batch.ts's crc32c, which picks
+// between them by length. Run: bun bench/crc32c.ts
 import * as jsCrc from "crc-32/crc32c";
 import { crc32c as nativeCrc } from "@node-rs/crc32";
+import { crc32c as brookCrc } from "../protocol/records/batch.ts";
 
 const impls: Record<string, (b: Uint8Array) => number> = {
   "crc-32/crc32c": (b) => jsCrc.buf(b) >>> 0,
   "@node-rs/crc32": (b) => nativeCrc(b) >>> 0,
+  "batch.ts crc32c": (b) => brookCrc(b),
 };
 
 // Sanity: both agree on the standard check value and on a subarray (byteOffset respected).

@@ -31,22 +31,28 @@ export class Writer {
   }
 
   bool(v: boolean): void {
-    this.buf[this.ensure(1)] = v ? 1 : 0;
+    const at = this.ensure(1);
+    this.buf[at] = v ? 1 : 0;
   }
   int8(v: number): void {
-    this.view.setInt8(this.ensure(1), v);
+    const at = this.ensure(1);
+    this.view.setInt8(at, v);
   }
   int16(v: number): void {
-    this.view.setInt16(this.ensure(2), v);
+    const at = this.ensure(2);
+    this.view.setInt16(at, v);
   }
   uint16(v: number): void {
-    this.view.setUint16(this.ensure(2), v);
+    const at = this.ensure(2);
+    this.view.setUint16(at, v);
   }
   int32(v: number): void {
-    this.view.setInt32(this.ensure(4), v);
+    const at = this.ensure(4);
+    this.view.setInt32(at, v);
   }
   uint32(v: number): void {
-    this.view.setUint32(this.ensure(4), v);
+    const at = this.ensure(4);
+    this.view.setUint32(at, v);
   }
   int64(v: number): void {
     const at = this.ensure(8);
@@ -55,14 +61,17 @@ export class Writer {
     this.view.setUint32(at + 4, v - hi * 4294967296);
   }
   float64(v: number): void {
-    this.view.setFloat64(this.ensure(8), v);
+    const at = this.ensure(8);
+    this.view.setFloat64(at, v);
   }
   uvarint(v: number): void {
     while (v >= 0x80) {
-      this.buf[this.ensure(1)] = (v & 0x7f) | 0x80;
+      const at = this.ensure(1);
+      this.buf[at] = (v & 0x7f) | 0x80;
       v = Math.floor(v / 128);
     }
-    this.buf[this.ensure(1)] = v;
+    const at = this.ensure(1);
+    this.buf[at] = v;
   }
   varint(v: number): void {
     this.uvarint(((v << 1) ^ (v >> 31)) >>> 0);

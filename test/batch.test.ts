@@ -15,6 +15,7 @@ import {
   stampLogAppendTime,
   timestampType,
   validateBatches,
+  type ValidateOptions,
 } from "../protocol/records/batch.ts";
 import { concat, makeBatch } from "./fixtures/make-batch.ts";
 
@@ -30,7 +31,7 @@ function referenceCrc32c(data: Uint8Array): number {
 }
 
 const ascii = (s: string) => new TextEncoder().encode(s);
-const limit = { maxBatchBytes: 1 << 20 };
+const limit: ValidateOptions = { maxBatchBytes: 1 << 20 };
 
 describe("crc32c", () => {
   test("standard check value and RFC 3720 (iSCSI) test vectors", () => {

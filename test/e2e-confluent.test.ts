@@ -17,6 +17,9 @@ import {
 } from "./helpers/clients.ts";
 import { tempDir, topicName, type TempDir } from "./helpers/tmp.ts";
 
+// bunfig's [test] timeout is not applied to these files: set it here (stock clients are slow to start).
+setDefaultTimeout(30000);
+
 const TIMESTAMP_CREATE_TIME = 1; // confluent_kafka.TIMESTAMP_CREATE_TIME
 const BASE_TS = 1_700_000_000_000;
 

@@ -17,6 +17,9 @@ import {
 } from "./helpers/clients.ts";
 import { tempDir, topicName, type TempDir } from "./helpers/tmp.ts";
 
+// bunfig's [test] timeout is not applied to these files: set it here (stock clients are slow to start).
+setDefaultTimeout(30000);
+
 const BASE_TS = 1_700_000_000_000;
 const CREATE_TIME = 0; // kafka-python's record.timestamp_type for CreateTime
 

@@ -11,6 +11,9 @@ import { startBroker } from "../src/index.ts";
 import { kcatConsume, kcatHeaders, kcatMetadata, requireTools } from "./helpers/clients.ts";
 import { tempDir, topicName, type TempDir } from "./helpers/tmp.ts";
 
+// bunfig's [test] timeout is not applied to these files: set it here (stock clients are slow to start).
+setDefaultTimeout(30000);
+
 type Broker = Awaited<ReturnType<typeof startBroker>>;
 
 let dir: TempDir;

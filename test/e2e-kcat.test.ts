@@ -7,6 +7,9 @@ import { spawnBroker, type SpawnedBroker } from "./helpers/broker.ts";
 import { byKey, kcat, kcatConsume, kcatHeaders, kcatMetadata, requireTools } from "./helpers/clients.ts";
 import { tempDir, topicName, type TempDir } from "./helpers/tmp.ts";
 
+// bunfig's [test] timeout is not applied to these files: set it here (stock clients are slow to start).
+setDefaultTimeout(30000);
+
 let dir: TempDir;
 let broker: SpawnedBroker;
 

@@ -1,7 +1,7 @@
 // Produce (key 0), v3–v9. v3 is the floor: the first version with a transactional id, and the one from
-// which clients send v2 record batches. v4–v7 add no fields (new error codes, zstd); v8 adds per-batch
-// record errors and a partition error message; v9 is flexible. Records stay an opaque blob here: the
-// handler validates and appends the batches. Not served: v10+ (leader-change hints, KIP-951/890).
+// which clients send v2 record batches. v5 adds the log start offset to the response, v7 permits zstd,
+// v8 adds per-batch record errors and a partition error message, v9 is flexible. Records stay an opaque
+// blob here: the handler validates and appends the batches. Not served: v10+ (KIP-951 leader hints).
 import { api, f, list } from "../define.ts";
 
 export const Produce = api({

@@ -1,7 +1,5 @@
 // Record batch v2 header: field offsets, attribute bits, CRC-32C, and validation of produced batches.
 // Only the 61-byte header is looked at; records (possibly compressed) are left to records.ts.
-import { createRequire } from "node:module";
-import * as jsCrc from "crc-32/crc32c";
 
 export const BASE_OFFSET = 0;
 export const BATCH_LENGTH = 8;
@@ -35,25 +33,8 @@ export const isTransactional = (attributes: number): boolean => (attributes & TR
 export const isControl = (attributes: number): boolean => (attributes & CONTROL_BIT) !== 0;
 export const hasDeleteHorizon = (attributes: number): boolean => (attributes & DELETE_HORIZON_BIT) !== 0;
 
-// --- CRC-32C -------------------------------------------------------------------------------------
-// bench/crc32c.ts: the native SIMD crc32c is ~4-6x faster from 4 KiB up (10-15 GB/s vs ~2.6 GB/s),
-// while crc-32's JIT-compiled tables win below ~512 bytes where the napi call overhead dominates.
-// The JS one also covers platforms without a prebuilt native binding.
-type CrcFn = (data: Uint8Array, seed?: number) => number;
-let nativeCrc: CrcFn | null = null;
-try {
-  nativeCrc = (createRequire(import.meta.url)("@node-rs/crc32") as { crc32c: CrcFn }).crc32c;
-} catch {
-  nativeCrc = null;
-}
-const NATIVE_MIN_BYTES = 512;
-
-/** Unsigned CRC-32C (Castagnoli) of data[start, end). */
-export function crc32c(data: Uint8Array, start = 0, end = data.length): number {
-  const view = start === 0 && end === data.length ? data : data.subarray(start, end);
-  if (nativeCrc !== null && end - start >= NATIVE_MIN_BYTES) return nativeCrc(view) >>> 0;
-  return jsCrc.buf(view) >>> 0;
-}
+export { crc32c } from "./crc32c.ts";
+import { crc32c } from "./crc32c.ts";
 
 // --- header access --------------------------------------------------------------------------------
 /** int64 at pos as a JS number (exact up to 2^53; -1 stays -1) without allocating a BigInt. */

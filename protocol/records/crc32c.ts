@@ -1,8 +1,24 @@
-// CRC-32C (Castagnoli), the checksum of record batch v2. Kept behind this one function so a faster
-// implementation can replace it without touching callers.
-import CRC32C from "crc-32/crc32c";
+// CRC-32C (Castagnoli), the checksum of record batch v2, in one place so callers never care which
+// implementation runs.
+import { createRequire } from "node:module";
+import * as jsCrc from "crc-32/crc32c";
 
-/** Unsigned CRC-32C of data[start, end). */
-export function crc32c(data: Uint8Array, start = 0, end = data.length): number {
-  return CRC32C.buf(start === 0 && end === data.length ? data : data.subarray(start, end)) >>> 0;
+// bench/crc32c.ts: the native SIMD crc32c is ~4-6x faster from 4 KiB up (10-15 GB/s vs ~2.6 GB/s),
+// while crc-32's JIT-compiled tables win below ~512 bytes where the napi call overhead dominates.
+// The JS one also covers platforms without a prebuilt native binding.
+type CrcFn = (data: Uint8Array, seed?: number) => number;
+let nativeCrc: CrcFn | null = null;
+try {
+  nativeCrc = (createRequire(import.meta.url)("@node-rs/crc32") as { crc32c: CrcFn }).crc32c;
+} catch {
+  nativeCrc = null;
 }
+const NATIVE_MIN_BYTES = 512;
+
+/** Unsigned CRC-32C (Castagnoli) of data[start, end). */
+export function crc32c(data: Uint8Array, start = 0, end = data.length): number {
+  const view = start === 0 && end === data.length ? data : data.subarray(start, end);
+  if (nativeCrc !== null && end - start >= NATIVE_MIN_BYTES) return nativeCrc(view) >>> 0;
+  return jsCrc.buf(view) >>> 0;
+}
+

@@ -41,7 +41,8 @@ export default handler(ListOffsets, (req, ctx) => {
           if (p.timestamp < 0) return answer(-1, -1, ErrorCode.INVALID_REQUEST);
           const ref = log.offsetForTimestamp(p.timestamp);
           const found = ref ? findRecordOffsetByTimestamp(ref.batch, p.timestamp) : null;
-          return found ? answer(found.offset, found.timestamp) : answer(-1, -1);
+          // A batch can straddle the log start offset (DeleteRecords); never answer below it.
+          return found ? answer(Math.max(found.offset, log.logStartOffset), found.timestamp) : answer(-1, -1);
         }
       }
     }),

@@ -22,7 +22,7 @@ import {
   recordBatch,
   requestFrame,
   str,
-  type ByteReader,
+  ByteReader,
 } from "./helpers/wire.ts";
 
 setDefaultTimeout(30_000);
@@ -310,31 +310,80 @@ describe("bad input over raw TCP", () => {
     await expectBrokerServes();
   });
 
-  test("(a) a Metadata request whose body is truncated → an error response or a close", async () => {
-    const c = await connect();
-    try {
-      const id = nextCorrelationId++;
-      // Metadata v1 body claiming 2 topic names, but the first name claims 20 bytes and only 3 follow.
-      // The frame size matches the bytes sent, so the framing is fine and only the body is short.
-      c.send(
+  // (a) Truncated bodies. The frame size matches the bytes sent, so the framing is fine and only the
+  // body is short. Kafka cannot parse such a request and closes the connection. An answer is accepted
+  // only if a client can recognise it as an error: for APIs without a top-level error_code (Metadata,
+  // Produce) that means an error code on every entry, never an empty success-shaped response.
+  const truncated: { name: string; frame: (id: number) => Uint8Array; isError: (r: ByteReader) => boolean }[] = [
+    {
+      name: "Metadata v1: claims 2 topic names, the first claims 20 bytes, 3 follow",
+      frame: (id) =>
+        requestFrame({ apiKey: METADATA, apiVersion: 1, correlationId: id }, concat(int32(2), int16(20), new TextEncoder().encode("abc"))),
+      // Metadata v1 response: brokers[] | controller_id | topics[] (error_code, name, is_internal, partitions[])
+      isError: (r) => {
+        const brokers = r.int32();
+        for (let i = 0; i < brokers; i++) (r.int32(), r.string(), r.int32(), r.string());
+        r.int32();
+        const topics = r.int32();
+        if (topics <= 0) return false;
+        for (let i = 0; i < topics; i++) {
+          if (r.int16() === NONE) return false;
+          r.string();
+          r.int8();
+          const parts = r.int32();
+          if (parts > 0) return false; // not worth parsing further: no error response has partitions
+        }
+        return true;
+      },
+    },
+    {
+      name: "Produce v3: acks and timeout, then a topic array that claims 1 topic and ends",
+      frame: (id) => requestFrame({ apiKey: PRODUCE, apiVersion: 3, correlationId: id }, concat(nullableStr(null), int16(1), int32(1000), int32(1))),
+      isError: (r) => {
+        const res = parseProduceV3(r);
+        return res.length > 0 && res.every((p) => p.errorCode !== NONE);
+      },
+    },
+    {
+      name: "ApiVersions v3: client_software_name claims 50 bytes, 2 follow",
+      frame: (id) =>
         requestFrame(
-          { apiKey: METADATA, apiVersion: 1, correlationId: id },
-          concat(int32(2), int16(20), new TextEncoder().encode("abc")),
+          { apiKey: API_VERSIONS, apiVersion: 3, correlationId: id, flexibleHeader: true },
+          concat(Uint8Array.of(51), new TextEncoder().encode("ab")),
         ),
-      );
-      const e = await c.next();
-      if (e.kind === "frame") {
-        // An answer is acceptable only as an error for this correlation id, not as topic metadata.
-        const r = new (await import("./helpers/wire.ts")).ByteReader(e.frame);
-        expect(r.int32()).toBe(id);
-        throw new Error(`broker answered a truncated Metadata request instead of closing: ${Buffer.from(e.frame).toString("hex")}`);
+      isError: (r) => r.int16() !== NONE, // response v3 starts with error_code (header v0 for ApiVersions)
+    },
+  ];
+  for (const tc of truncated) {
+    test(`(a) truncated body, ${tc.name} → closed, or an error response`, async () => {
+      const c = await connect();
+      try {
+        const id = nextCorrelationId++;
+        c.send(tc.frame(id));
+        const e = await c.next();
+        if (e.kind === "frame") {
+          const r = new ByteReader(e.frame);
+          expect(r.int32()).toBe(id);
+          let isError = false;
+          try {
+            isError = tc.isError(r);
+          } catch {
+            isError = false;
+          }
+          if (!isError)
+            throw new Error(
+              `the broker answered a truncated request with a response that carries no error ` +
+                `(Kafka closes the connection): ${Buffer.from(e.frame).toString("hex")}`,
+            );
+        } else {
+          expect(e.kind).toBe("closed");
+        }
+      } finally {
+        c.close();
       }
-      expect(e.kind).toBe("closed");
-    } finally {
-      c.close();
-    }
-    await expectBrokerServes();
-  });
+      await expectBrokerServes();
+    });
+  }
 
   test("(a') a frame whose header itself is cut short → closed", async () => {
     const c = await connect();

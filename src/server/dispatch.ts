@@ -22,6 +22,10 @@ export function encodeResponse(def: ApiDefinition, version: number, correlationI
   return endFrame(w, sizeAt);
 }
 
+function hasTopLevelError(fields: readonly Field[]): boolean {
+  return fields.some((f) => f.name === "errorCode");
+}
+
 /** A response carrying only a top-level error code, for a request whose body could not be read. */
 function errorBody(fields: readonly Field[], code: number): Record<string, unknown> {
   const body: Record<string, unknown> = {};
@@ -62,6 +66,12 @@ export function createResponder(broker: Broker, registry: Registry, log: Logger,
       request = requestCodec(def, version).decode(r);
     } catch (e) {
       if (!(e instanceof ProtocolError) && !(e instanceof RangeError)) throw e;
+      // Where the response has a top-level error code the client learns INVALID_REQUEST; otherwise
+      // there is no way to say it in protocol terms, and Kafka's answer is to close the connection.
+      if (!hasTopLevelError(def.response)) {
+        log.warn(`closing connection from ${peer}: malformed ${def.name} v${version} request (client ${header.clientId}): ${e.message}`);
+        return "close";
+      }
       log.warn(`malformed ${def.name} v${version} request from ${peer} (client ${header.clientId}): ${e.message}`);
       return { response: encodeResponse(def, version, header.correlationId, errorBody(def.response, ErrorCode.INVALID_REQUEST)) };
     }
@@ -74,6 +84,7 @@ export function createResponder(broker: Broker, registry: Registry, log: Logger,
       return { response: finish(out) };
     } catch (e) {
       log.error(`${def.name} v${version} from ${peer} failed: ${(e as Error).stack ?? e}`);
+      if (!hasTopLevelError(def.response)) return "close";
       return { response: encodeResponse(def, version, header.correlationId, errorBody(def.response, ErrorCode.UNKNOWN_SERVER_ERROR)) };
     }
   };

@@ -235,3 +235,49 @@ describe("versions and identities", () => {
     expect(offs.topics[0]!.partitions[0]!.offset).toBe(2);
   });
 });
+
+describe("framing", () => {
+  // ApiVersions v0: size 10, key 18, version 0, correlation id, null client id.
+  const frame = (correlationId: number) => {
+    const b = Buffer.alloc(14);
+    b.writeInt32BE(10, 0);
+    b.writeInt16BE(18, 4);
+    b.writeInt16BE(0, 6);
+    b.writeInt32BE(correlationId, 8);
+    b.writeInt16BE(-1, 12);
+    return b;
+  };
+
+  test("requests split at every byte, and several in one write, are all answered in order", async () => {
+    const bytes = Buffer.concat([frame(1), frame(2), frame(3)]);
+    const answers: number[] = [];
+    let received = Buffer.alloc(0);
+    const done = Promise.withResolvers<void>();
+    const socket = await Bun.connect({
+      hostname: "127.0.0.1",
+      port: broker.port,
+      socket: {
+        data(_s, chunk) {
+          received = Buffer.concat([received, chunk]);
+          while (received.length >= 4 && received.length >= 4 + received.readInt32BE(0)) {
+            const size = received.readInt32BE(0);
+            answers.push(received.readInt32BE(4));
+            expect(received.readInt16BE(8)).toBe(0); // error code
+            received = received.subarray(4 + size);
+          }
+          if (answers.length === 6) done.resolve();
+        },
+      },
+    });
+    // First three frames one byte per write (each write flushed before the next), then three at once.
+    for (const byte of bytes) {
+      socket.write(Uint8Array.of(byte));
+      socket.flush();
+      await Bun.sleep(0); // yield so each byte is its own TCP segment; not a synchronisation
+    }
+    socket.write(Buffer.concat([frame(4), frame(5), frame(6)]));
+    await done.promise;
+    socket.end();
+    expect(answers).toEqual([1, 2, 3, 4, 5, 6]);
+  });
+});

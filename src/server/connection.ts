@@ -13,7 +13,12 @@ interface Slot {
 }
 
 export class Connection {
-  private pending: Uint8Array | null = null; // bytes of an incomplete frame
+  /** a frame being filled across chunks, and how much of it has arrived */
+  private frame: Uint8Array | null = null;
+  private frameFill = 0;
+  /** the 4-byte size prefix when it is split across chunks */
+  private readonly sizeBytes = new Uint8Array(4);
+  private sizeFill = 0;
   private readonly slots: Slot[] = [];
   private head = 0;
   private outbox: Uint8Array[] = [];
@@ -34,18 +39,31 @@ export class Connection {
   }
 
   onData(chunk: Uint8Array): void {
-    if (this.closed) return;
-    let buf = chunk;
-    if (this.pending) {
-      const joined = new Uint8Array(this.pending.length + chunk.length);
-      joined.set(this.pending);
-      joined.set(chunk, this.pending.length);
-      buf = joined;
-      this.pending = null;
-    }
     let pos = 0;
-    while (buf.length - pos >= 4) {
-      const size = ((buf[pos]! << 24) | (buf[pos + 1]! << 16) | (buf[pos + 2]! << 8) | buf[pos + 3]!) | 0;
+    while (pos < chunk.length && !this.closed) {
+      if (this.frame) {
+        // Filling a frame that spans chunks: copy each byte once into a buffer of the exact size.
+        const n = Math.min(this.frame.length - this.frameFill, chunk.length - pos);
+        this.frame.set(chunk.subarray(pos, pos + n), this.frameFill);
+        this.frameFill += n;
+        pos += n;
+        if (this.frameFill < this.frame.length) return;
+        const frame = this.frame;
+        this.frame = null;
+        if (!this.dispatch(frame)) return;
+        continue;
+      }
+      let size: number;
+      if (this.sizeFill === 0 && chunk.length - pos >= 4) {
+        size = ((chunk[pos]! << 24) | (chunk[pos + 1]! << 16) | (chunk[pos + 2]! << 8) | chunk[pos + 3]!) | 0;
+        pos += 4;
+      } else {
+        while (this.sizeFill < 4 && pos < chunk.length) this.sizeBytes[this.sizeFill++] = chunk[pos++]!;
+        if (this.sizeFill < 4) return;
+        this.sizeFill = 0;
+        const b = this.sizeBytes;
+        size = ((b[0]! << 24) | (b[1]! << 16) | (b[2]! << 8) | b[3]!) | 0;
+      }
       if (size < 8 || size > this.maxFrameBytes) {
         this.log.warn(
           `closing connection from ${this.peer}: request frame of ${size} bytes is ${size < 8 ? "too short for a header" : `over socket.request.max.bytes (${this.maxFrameBytes})`}`,
@@ -53,13 +71,17 @@ export class Connection {
         this.close();
         return;
       }
-      if (buf.length - pos - 4 < size) break;
-      const frame = buf.subarray(pos + 4, pos + 4 + size);
-      pos += 4 + size;
-      if (!this.dispatch(frame)) return;
+      if (chunk.length - pos >= size) {
+        // The whole frame is in this chunk: no copy. Handlers consume request bytes synchronously
+        // (produce appends before returning) and copy whatever they keep.
+        const frame = chunk.subarray(pos, pos + size);
+        pos += size;
+        if (!this.dispatch(frame)) return;
+      } else {
+        this.frame = new Uint8Array(size);
+        this.frameFill = 0;
+      }
     }
-    // Keep a private copy of a partial frame: the socket may reuse its buffer.
-    if (pos < buf.length) this.pending = buf === chunk ? chunk.slice(pos) : buf.subarray(pos);
   }
 
   private dispatch(frame: Uint8Array): boolean {
@@ -138,7 +160,7 @@ export class Connection {
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    this.pending = null;
+    this.frame = null;
     for (const w of this.idleWaiters.splice(0)) w();
     this.socket.end();
   }

@@ -8,10 +8,12 @@
 set -euo pipefail
 
 PY=/usr/bin/python3
-PACKAGES=(kcat python3-confluent-kafka python3-kafka)
+PACKAGES=(kcat python3-confluent-kafka python3-kafka lz4 zstd gzip)
 
 have_tools() {
   command -v kcat >/dev/null 2>&1 &&
+    command -v lz4 >/dev/null 2>&1 &&
+    command -v zstd >/dev/null 2>&1 &&
     [ -x "$PY" ] &&
     "$PY" -c 'import confluent_kafka, kafka' >/dev/null 2>&1
 }

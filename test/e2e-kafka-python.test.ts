@@ -33,8 +33,9 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await broker?.stop();
+  const exitCode = await broker?.stop();
   await dir?.remove();
+  expect(exitCode).toBe(0); // SIGTERM → clean exit 0 (also fails if the broker died during the tests)
 });
 
 function messages(n: number, tag: string): OutMessage[] {

@@ -35,6 +35,13 @@ export interface SpawnedBroker extends AsyncDisposable {
   stop(graceMs?: number): Promise<number | null>;
 }
 
+// Safety net: if the test process exits (a hook timed out, a test threw before its cleanup), take
+// every broker it started down with it.
+const live = new Set<Bun.Subprocess>();
+process.on("exit", () => {
+  for (const p of live) if (p.exitCode === null && p.signalCode === null) p.kill("SIGKILL");
+});
+
 export async function spawnBroker(opts: SpawnBrokerOptions): Promise<SpawnedBroker> {
   const props: Record<string, string> = {
     listeners: "PLAINTEXT://127.0.0.1:0",
@@ -51,9 +58,13 @@ export async function spawnBroker(opts: SpawnBrokerOptions): Promise<SpawnedBrok
     env: { ...process.env, ...opts.env } as Record<string, string>,
   });
 
+  live.add(proc);
   let stdout = "";
   let stderr = "";
-  const exited: Promise<number | null> = proc.exited.then(() => proc.exitCode);
+  const exited: Promise<number | null> = proc.exited.then(() => {
+    live.delete(proc);
+    return proc.exitCode;
+  });
 
   // Keep draining both pipes for the child's whole life, so it never blocks on a full pipe.
   const stderrDone = (async () => {
@@ -110,7 +121,7 @@ export async function spawnBroker(opts: SpawnBrokerOptions): Promise<SpawnedBrok
     if (proc.exitCode === null && proc.signalCode === null) proc.kill(signal);
     return exited;
   };
-  const stop = async (graceMs = 10_000) => {
+  const stop = async (graceMs = 5_000) => {
     if (proc.exitCode !== null || proc.signalCode !== null) return exited;
     proc.kill("SIGTERM");
     let t: ReturnType<typeof setTimeout> | undefined;

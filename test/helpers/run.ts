@@ -15,7 +15,7 @@ export interface RunOptions {
 export interface RunResult {
   cmd: string[];
   exitCode: number | null;
-  signalCode: string | null;
+  signalCode: NodeJS.Signals | number | null;
   stdout: string;
   stderr: string;
   timedOut: boolean;

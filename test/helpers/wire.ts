@@ -212,7 +212,7 @@ export type RawEvent = { kind: "frame"; frame: Uint8Array } | { kind: "closed" }
 
 /** A TCP connection that splits incoming bytes into size-prefixed frames (size prefix removed). */
 export class RawClient {
-  private buffered = new Uint8Array(0);
+  private buffered: Uint8Array = new Uint8Array(0);
   private frames: Uint8Array[] = [];
   private waiters: ((e: RawEvent) => void)[] = [];
   private isClosed = false;

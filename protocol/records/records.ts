@@ -5,15 +5,17 @@
 // offsets stay far inside that). Keys, values and header values returned by decodeRecords are
 // views into the batch (or into its decompressed copy): copy them if the batch's memory is reused.
 import { compress, decompress } from "./compression.ts";
+import {
+  CODEC_MASK as ATTR_CODEC_MASK,
+  CONTROL_BIT as ATTR_CONTROL,
+  CURRENT_MAGIC as MAGIC_V2,
+  HEADER_SIZE as BATCH_HEADER_SIZE,
+  TIMESTAMP_TYPE_BIT as ATTR_LOG_APPEND_TIME,
+  TRANSACTIONAL_BIT as ATTR_TRANSACTIONAL,
+  readBatchHeader as readRawHeader,
+  writeInt64 as setInt64,
+} from "./batch.ts";
 import { crc32c } from "./crc32c.ts";
-
-export const BATCH_HEADER_SIZE = 61;
-export const MAGIC_V2 = 2;
-export const ATTR_CODEC_MASK = 0x07;
-export const ATTR_LOG_APPEND_TIME = 0x08;
-export const ATTR_TRANSACTIONAL = 0x10;
-export const ATTR_CONTROL = 0x20;
-export const ATTR_DELETE_HORIZON = 0x40;
 
 /** Malformed batch or record bytes: answer CORRUPT_MESSAGE. */
 export class CorruptRecordError extends Error {
@@ -135,18 +137,6 @@ export function sizeOfVarlong(n: number): number {
   return size;
 }
 
-// ---------------------------------------------------------------- int64 as number
-
-function getInt64(dv: DataView, off: number): number {
-  return dv.getInt32(off) * 0x1_0000_0000 + dv.getUint32(off + 4);
-}
-
-function setInt64(dv: DataView, off: number, n: number): void {
-  const hi = Math.floor(n / 0x1_0000_0000);
-  dv.setInt32(off, hi);
-  dv.setUint32(off + 4, n - hi * 0x1_0000_0000);
-}
-
 // ---------------------------------------------------------------- batch header
 
 export interface BatchHeader {
@@ -180,25 +170,14 @@ export function readBatchHeader(batch: Uint8Array): BatchHeader {
   const batchLength = dv.getInt32(8);
   if (batchLength < BATCH_HEADER_SIZE - 12 || 12 + batchLength > batch.length)
     throw new CorruptRecordError(`batchLength ${batchLength} does not fit in ${batch.length} bytes`);
-  const attributes = dv.getInt16(21);
+  const raw = readRawHeader(batch, 0, dv);
+  const attributes = raw.attributes;
   return {
-    baseOffset: getInt64(dv, 0),
-    batchLength,
-    partitionLeaderEpoch: dv.getInt32(12),
-    magic,
-    crc: dv.getUint32(17),
-    attributes,
+    ...raw,
     codec: attributes & ATTR_CODEC_MASK,
     timestampType: attributes & ATTR_LOG_APPEND_TIME ? 1 : 0,
     isTransactional: (attributes & ATTR_TRANSACTIONAL) !== 0,
     isControl: (attributes & ATTR_CONTROL) !== 0,
-    lastOffsetDelta: dv.getInt32(23),
-    baseTimestamp: getInt64(dv, 27),
-    maxTimestamp: getInt64(dv, 35),
-    producerId: getInt64(dv, 43),
-    producerEpoch: dv.getInt16(51),
-    baseSequence: dv.getInt32(53),
-    recordCount: dv.getInt32(57),
   };
 }
 

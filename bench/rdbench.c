@@ -2,7 +2,7 @@
 // A C client so the load generator is not the bottleneck (kafkajs and per-call Python are).
 //
 //   rdbench [--mock] [-b host:port] [-t topic] [-n records] [-s size] [-a acks] [-l linger_ms]
-//           [-p partitions] [-z compression] [-X key=value]... PHASE...
+//           [-p partitions] [-z compression] [-r records_per_s] [-X key=value]... PHASE...
 //   PHASE: create | hw | produce | consume      (run in order, one JSON line each on stdout)
 //
 // --mock runs against librdkafka's in-process mock broker (a C sink that just appends batches to
@@ -21,7 +21,7 @@
 #include <time.h>
 
 static const char *bootstrap = "127.0.0.1:9092", *topic = "rdbench", *compression = "none";
-static long records = 1000000, size = 100, linger_ms = 5, partitions = 1;
+static long records = 1000000, size = 100, linger_ms = 5, partitions = 1, rate = 0;
 static const char *acks = "1";
 static const char *xprops[64];
 static int nxprops;
@@ -48,9 +48,10 @@ static void set(rd_kafka_conf_t *c, const char *k, const char *v) {
 // ---- rtt windows from librdkafka statistics (one window per statistics.interval.ms) ----
 // Percentiles of separate windows can't be merged exactly; we report the count-weighted
 // percentile over the windows' own p50 (resp. p99) values, which is close when windows are alike.
-typedef struct { double cnt, p50, p99; } win_t;
+typedef struct { double cnt, p50, p99, max; } win_t;
 static win_t wins[4096];
 static int nwins;
+static double tx_bytes;  // client total sent on the wire, from the latest statistics
 
 static double json_num(const char *p, const char *end, const char *key) {
   char k[32];
@@ -59,17 +60,23 @@ static double json_num(const char *p, const char *end, const char *key) {
   return q ? strtod(q + strlen(k), NULL) : 0;
 }
 static int stats_cb(rd_kafka_t *rk, char *json, size_t len, void *opaque) {
-  // Every broker object has "nodeid"; the bootstrap entry is -1 and idle. Take each "rtt" window
-  // of a real broker that saw requests in this window.
+  // One "rtt" object per broker connection; the bootstrap one is idle after startup, so windows
+  // with requests (cnt > 0) are the leader's (plus, in the first window, metadata requests).
   const char *end = json + len, *p = json;
-  while ((p = memmem(p, end - p, "\"rtt\":{", 7)) && nwins < 4096) {
+  tx_bytes = json_num(json, end, "tx_bytes");  // top-level counter (brokers use "txbytes")
+  while ((p = memmem(p, end - p, "\"rtt\":", 6)) && nwins < 4096) {
     const char *close = memchr(p, '}', end - p);
     if (!close) break;
     double cnt = json_num(p, close, "cnt");
-    if (cnt > 0) wins[nwins++] = (win_t){cnt, json_num(p, close, "p50"), json_num(p, close, "p99")};
+    if (cnt > 0) wins[nwins++] = (win_t){cnt, json_num(p, close, "p50"), json_num(p, close, "p99"), json_num(p, close, "max")};
     p = close;
   }
   return 0;  // json not kept
+}
+static double win_max(void) {  // a single stalled request hides in percentiles; show it
+  double m = -1000;
+  for (int i = 0; i < nwins; i++) m = wins[i].max > m ? wins[i].max : m;
+  return m / 1000.0;
 }
 static int cmp_p50(const void *a, const void *b) { double x = ((win_t *)a)->p50, y = ((win_t *)b)->p50; return (x > y) - (x < y); }
 static int cmp_p99(const void *a, const void *b) { double x = ((win_t *)a)->p99, y = ((win_t *)b)->p99; return (x > y) - (x < y); }
@@ -86,7 +93,7 @@ static double win_pct(int which, double q) {
 static rd_kafka_t *new_client(rd_kafka_type_t type, rd_kafka_conf_t *c) {
   char err[512];
   set(c, "bootstrap.servers", bootstrap);
-  set(c, "statistics.interval.ms", "1000");
+  set(c, "statistics.interval.ms", "200");  // short windows: a fetch of 2M records takes < 1 s
   rd_kafka_conf_set_stats_cb(c, stats_cb);
   for (int i = 0; i < nxprops; i++) {  // -X overrides last
     char kv[512];
@@ -94,8 +101,8 @@ static rd_kafka_t *new_client(rd_kafka_type_t type, rd_kafka_conf_t *c) {
     char *eq = strchr(kv, '=');
     if (!eq) die("-X expects key=value", kv);
     *eq = 0;
-    // Producer-only and consumer-only keys are both accepted by either conf; librdkafka warns.
-    rd_kafka_conf_set(c, kv, eq + 1, err, sizeof err);
+    // Not fatal: the same -X list goes to the producer and the consumer.
+    if (rd_kafka_conf_set(c, kv, eq + 1, err, sizeof err) != RD_KAFKA_CONF_OK) fprintf(stderr, "rdbench: -X %s ignored: %s\n", kv, err);
   }
   rd_kafka_t *rk = rd_kafka_new(type, c, err, sizeof err);
   if (!rk) die("rd_kafka_new", err);
@@ -195,14 +202,22 @@ static void phase_produce(void) {
   int np = topic_partitions(rk);  // also warms up the connection before the clock starts
   rd_kafka_topic_t *rkt = rd_kafka_topic_new(rk, topic, NULL);
 
-  // Payloads are windows into a buffer of random alphanumerics: not all identical (so compression
-  // isn't flattered by repeats), not incompressible either (~6 bits of entropy per byte).
+  // Payloads are windows into a 1 MiB text of words drawn from a 1000-word vocabulary: each record
+  // differs, yet compresses like text (lz4/snappy to ~0.58, zstd ~0.38); random bytes would make
+  // compression moot.
   long span = 1 << 20;
-  char *data = malloc(span + size);
+  char *data = malloc(span + size), words[1000][12];
   uint64_t x = 88172645463325252ull;
-  for (long i = 0; i < span + size; i++) {
-    x ^= x << 13, x ^= x >> 7, x ^= x << 17;
-    data[i] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_"[x & 63];
+#define RND() (x ^= x << 13, x ^= x >> 7, x ^= x << 17)
+  for (int w = 0; w < 1000; w++) {
+    int len = 2 + RND() % 9;
+    for (int j = 0; j < len; j++) words[w][j] = 'a' + RND() % 26;
+    words[w][len] = 0;
+  }
+  for (long i = 0; i < span + size;) {
+    const char *w = words[RND() % 1000];
+    while (*w && i < span + size) data[i++] = *w++;
+    if (i < span + size) data[i++] = ' ';
   }
   lat_us = malloc(records * sizeof *lat_us);
   delivered = failed = 0;
@@ -223,6 +238,11 @@ static void phase_produce(void) {
       rd_kafka_poll(rk, 1);  // queue full: wait for delivery reports to free room
       continue;
     }
+    if (rate && (i & 127) == 127) {
+      // --rate: hold produce() to a schedule, so latency is measured below saturation.
+      int64_t ahead = (int64_t)(t0 + (uint64_t)(i * 1e9 / rate)) - (int64_t)now_ns();
+      if (ahead > 0) nanosleep(&(struct timespec){ahead / 1000000000, ahead % 1000000000}, NULL);
+    }
     if ((++i & 1023) == 0) {
       rd_kafka_poll(rk, 0);  // serve delivery reports often so their timestamps are fresh
       if (now_ns() >= next_report) progress("produce", delivered, records, t0, 0), next_report += 1000000000ull;
@@ -236,14 +256,14 @@ static void phase_produce(void) {
   double secs = (last_dr - t0) / 1e9, cpu = cpu_s() - c0;
   progress("produce", delivered, records, t0, 1);
   if (failed) fprintf(stderr, "rdbench: %ld deliveries failed, first: %s\n", failed, rd_kafka_err2str(first_err));
-  rd_kafka_poll(rk, 1100);  // one more statistics window
+  rd_kafka_poll(rk, 250);  // one more statistics window
   qsort(lat_us, delivered, sizeof *lat_us, cmp_u32);
 #define PCT(q) (delivered ? lat_us[(long)((delivered - 1) * (q))] / 1000.0 : -1)
   printf("{\"phase\":\"produce\",\"records\":%ld,\"failed\":%ld,\"bytes\":%ld,\"seconds\":%.3f,\"enqueue_seconds\":%.3f,"
          "\"rps\":%.0f,\"mbps\":%.2f,\"p50_ms\":%.3f,\"p99_ms\":%.3f,\"max_ms\":%.3f,\"rtt_p50_ms\":%.3f,\"rtt_p99_ms\":%.3f,"
-         "\"queue_full\":%ld,\"cpu_s\":%.2f,\"partitions\":%d}\n",
+         "\"rtt_max_ms\":%.3f,\"wire_ratio\":%.3f,\"queue_full\":%ld,\"cpu_s\":%.2f,\"partitions\":%d}\n",
          delivered, failed, delivered * size, secs, (t_enq - t0) / 1e9, delivered / secs, delivered * (double)size / secs / 1e6,
-         PCT(0.5), PCT(0.99), PCT(1.0), win_pct(50, 0.5), win_pct(99, 0.99), full, cpu, np);
+         PCT(0.5), PCT(0.99), PCT(1.0), win_pct(50, 0.5), win_pct(99, 0.99), win_max(), tx_bytes / (delivered * (double)size), full, cpu, np);
   fflush(stdout);
   free(lat_us), free(data);
   rd_kafka_topic_destroy(rkt);
@@ -251,12 +271,19 @@ static void phase_produce(void) {
 }
 
 static void phase_consume(void) {
+  // librdkafka's mock broker keeps only ~5 MB per partition, dropping older records.
+  if (mock) die("consume", "not supported against the mock broker (it retains only ~5 MB per partition)");
   rd_kafka_conf_t *c = rd_kafka_conf_new();
   // assign() needs a consumer-group handle in librdkafka, but nothing is joined or committed.
   set(c, "group.id", "rdbench");
   set(c, "enable.auto.commit", "false");
   set(c, "enable.auto.offset.store", "false");
   set(c, "enable.partition.eof", "false");
+  // librdkafka 2.0 stops fetching once queued.min.messages are buffered and re-checks only on its
+  // broker thread's ~1 s timer, so a consumer that falls behind briefly idles for up to a second.
+  // A deeper prefetch queue (1M records, 1 GB) makes that rare.
+  set(c, "queued.min.messages", "1000000");
+  set(c, "queued.max.messages.kbytes", "1048576");
   rd_kafka_t *rk = new_client(RD_KAFKA_CONSUMER, c);
   int np = topic_partitions(rk);
   rd_kafka_topic_partition_list_t *tl = rd_kafka_topic_partition_list_new(np);
@@ -283,6 +310,8 @@ static void phase_consume(void) {
     if (n > 0) {
       t_last = now_ns();
       if (!t_first) t_first = t_last;
+    } else if (now_ns() - (t_last ? t_last : t0) > 30000000000ull) {
+      die("consume", "no records for 30 s (topic shorter than -n?)");
     }
     rd_kafka_poll(rk, 0);  // statistics callbacks
     if (now_ns() >= next_report) progress("consume", got, records, t0, 0), next_report += 1000000000ull;
@@ -290,8 +319,8 @@ static void phase_consume(void) {
   double secs = (t_last - t0) / 1e9, cpu = cpu_s() - c0;
   progress("consume", got, records, t0, 1);
   printf("{\"phase\":\"consume\",\"records\":%ld,\"bytes\":%ld,\"seconds\":%.3f,\"rps\":%.0f,\"mbps\":%.2f,"
-         "\"first_record_ms\":%.3f,\"rtt_p50_ms\":%.3f,\"rtt_p99_ms\":%.3f,\"cpu_s\":%.2f,\"partitions\":%d}\n",
-         got, bytes, secs, got / secs, bytes / secs / 1e6, (t_first - t0) / 1e6, win_pct(50, 0.5), win_pct(99, 0.99), cpu, np);
+         "\"first_record_ms\":%.3f,\"rtt_p50_ms\":%.3f,\"rtt_p99_ms\":%.3f,\"rtt_max_ms\":%.3f,\"cpu_s\":%.2f,\"partitions\":%d}\n",
+         got, bytes, secs, got / secs, bytes / secs / 1e6, (t_first - t0) / 1e6, win_pct(50, 0.5), win_pct(99, 0.99), win_max(), cpu, np);
   fflush(stdout);
   rd_kafka_topic_partition_list_destroy(tl);
   rd_kafka_queue_destroy(q);
@@ -315,6 +344,7 @@ int main(int argc, char **argv) {
       case 'l': linger_ms = atol(v); break;
       case 'p': partitions = atol(v); break;
       case 'z': compression = v; break;
+      case 'r': rate = atol(v); break;
       case 'X': if (nxprops < 64) xprops[nxprops++] = v; break;
       default: die("unknown option", a);
     }
@@ -324,6 +354,7 @@ int main(int argc, char **argv) {
     // The mock cluster lives inside this rd_kafka_t, so all phases must run in this process.
     char err[256];
     rd_kafka_conf_t *c = rd_kafka_conf_new();
+    set(c, "log_level", "3");  // this handle only hosts the mock; its "no bootstrap.servers" notice is noise
     mock_rk = rd_kafka_new(RD_KAFKA_PRODUCER, c, err, sizeof err);
     if (!mock_rk || !(mock = rd_kafka_mock_cluster_new(mock_rk, 1))) die("mock cluster", err);
     bootstrap = rd_kafka_mock_cluster_bootstraps(mock);

@@ -7,6 +7,7 @@ import { ConfigError } from "./config.ts";
 import { startBroker, type BrokerHandle } from "./broker.ts";
 
 const USAGE = `usage: brook [--config server.properties] [--override key=value]...
+       brook consumer-groups --bootstrap-server HOST:PORT (--list | --describe | --delete) ...  (see --help there)
 
 Options use Apache Kafka's property names, e.g.
   --override listeners=PLAINTEXT://127.0.0.1:9092
@@ -74,4 +75,9 @@ async function main(): Promise<void> {
   process.on("SIGINT", () => void stop("SIGINT"));
 }
 
-await main();
+if (process.argv[2] === "consumer-groups") {
+  const { runConsumerGroups } = await import("./consumer-groups-cli.ts");
+  process.exit(await runConsumerGroups(process.argv.slice(3)));
+} else {
+  await main();
+}

@@ -1,0 +1,316 @@
+// The durable state of the group coordinator: committed offsets (and a little group metadata) in an
+// append-only log of its own, `brook-consumer-offsets.log` in the first log dir. Brook's stand-in for
+// Kafka's compacted __consumer_offsets topic.
+//
+// Each record is framed as  uint32 length | uint32 CRC-32C of the payload | payload  where the payload is
+// a msgpackr-encoded array:
+//   [0, group, topic, partition, offset, leaderEpoch, metadata, commitTimestamp, expireTimestamp]  commit
+//   [1, group, topic, partition]                                                                   offset tombstone
+//   [2, group, protocolType, generationId, emptySince]                                             group record
+//   [3, group]                                                                                     group tombstone
+// Appends are plain write(2)s without fsync: the bytes sit in the page cache and survive kill -9 of the
+// broker (not a power cut, like Kafka's default flush policy). A torn or corrupt tail — a length past the
+// end, a CRC mismatch, an unreadable payload — is detected on open, logged and cut off.
+// When the log holds many more records than live entries it is rewritten (snapshot) into a temporary file,
+// fsynced and renamed over the old one, so a crash leaves either the old or the new file.
+import { closeSync, existsSync, fsyncSync, ftruncateSync, openSync, readFileSync, renameSync, writeSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { Packr } from "msgpackr";
+import { crc32c } from "../../protocol/records/crc32c.ts";
+import type { Logger } from "../log.ts";
+
+export const OFFSETS_FILE = "brook-consumer-offsets.log";
+
+const COMMIT = 0;
+const OFFSET_TOMBSTONE = 1;
+const GROUP = 2;
+const GROUP_TOMBSTONE = 3;
+const FRAME_HEADER = 8;
+/** Refuse absurd lengths when reading (a torn length field can be anything). */
+const MAX_RECORD = 64 * 1024 * 1024;
+
+const packr = new Packr({ useRecords: false, mapsAsObjects: true });
+
+export interface StoredOffset {
+  group: string;
+  topic: string;
+  partition: number;
+  offset: number;
+  leaderEpoch: number;
+  metadata: string;
+  commitTimestamp: number;
+  /** -1: expires by the group's retention rule; otherwise an absolute time (OffsetCommit v2–v4 retention) */
+  expireTimestamp: number;
+}
+
+export interface StoredGroup {
+  group: string;
+  protocolType: string | null;
+  generationId: number;
+  /** when the group became Empty; -1 while it had members */
+  emptySince: number;
+}
+
+export interface LoadedState {
+  offsets: StoredOffset[];
+  groups: StoredGroup[];
+}
+
+const offsetKey = (group: string, topic: string, partition: number) => JSON.stringify([group, topic, partition]);
+
+export class OffsetStore {
+  private fd: number;
+  private size: number;
+  /** records in the file; compaction is considered once this is well above the live count */
+  private records: number;
+  private closed = false;
+
+  private constructor(
+    readonly path: string,
+    fd: number,
+    size: number,
+    records: number,
+    private readonly log: Logger,
+  ) {
+    this.fd = fd;
+    this.size = size;
+    this.records = records;
+  }
+
+  /** Opens (creating if needed) the store in `dir`, replays it and cuts off a torn tail. */
+  static open(dir: string, log: Logger): { store: OffsetStore; state: LoadedState } {
+    const path = join(dir, OFFSETS_FILE);
+    const offsets = new Map<string, StoredOffset>();
+    const groups = new Map<string, StoredGroup>();
+    let good = 0;
+    let records = 0;
+    if (existsSync(path)) {
+      const buf = readFileSync(path);
+      const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+      let pos = 0;
+      let problem: string | null = null;
+      while (pos < buf.length) {
+        if (buf.length - pos < FRAME_HEADER) {
+          problem = "a truncated record header";
+          break;
+        }
+        const len = view.getUint32(pos);
+        const crc = view.getUint32(pos + 4);
+        if (len === 0 || len > MAX_RECORD || pos + FRAME_HEADER + len > buf.length) {
+          problem = `a record of ${len} bytes past the end of the file`;
+          break;
+        }
+        const payload = buf.subarray(pos + FRAME_HEADER, pos + FRAME_HEADER + len);
+        if (crc32c(payload) !== crc) {
+          problem = "a CRC mismatch";
+          break;
+        }
+        let rec: unknown;
+        try {
+          rec = packr.unpack(payload);
+        } catch {
+          problem = "an unreadable record";
+          break;
+        }
+        if (!Array.isArray(rec) || !apply(rec, offsets, groups)) {
+          problem = "a record of unknown shape";
+          break;
+        }
+        pos += FRAME_HEADER + len;
+        records++;
+      }
+      good = pos;
+      if (problem) {
+        log.warn(`${path}: dropping ${buf.length - pos} bytes at offset ${pos} (${problem}), left by an unclean shutdown`);
+        const fd = openSync(path, "r+");
+        try {
+          ftruncateSync(fd, pos);
+          fsyncSync(fd);
+        } finally {
+          closeSync(fd);
+        }
+      }
+    }
+    const fd = openSync(path, "a");
+    const store = new OffsetStore(path, fd, good, records, log);
+    return { store, state: { offsets: [...offsets.values()], groups: [...groups.values()] } };
+  }
+
+  get fileSize(): number {
+    return this.size;
+  }
+
+  get recordCount(): number {
+    return this.records;
+  }
+
+  appendOffsets(list: StoredOffset[]): void {
+    if (list.length === 0) return;
+    this.write(
+      list.map((o) => [
+        COMMIT,
+        o.group,
+        o.topic,
+        o.partition,
+        o.offset,
+        o.leaderEpoch,
+        o.metadata,
+        o.commitTimestamp,
+        o.expireTimestamp,
+      ]),
+    );
+  }
+
+  appendOffsetTombstones(list: { group: string; topic: string; partition: number }[]): void {
+    if (list.length === 0) return;
+    this.write(list.map((o) => [OFFSET_TOMBSTONE, o.group, o.topic, o.partition]));
+  }
+
+  appendGroup(g: StoredGroup): void {
+    this.write([[GROUP, g.group, g.protocolType, g.generationId, g.emptySince]]);
+  }
+
+  appendGroupTombstones(groups: string[]): void {
+    if (groups.length === 0) return;
+    this.write(groups.map((g) => [GROUP_TOMBSTONE, g]));
+  }
+
+  /** Rewrites the file when it holds more than twice the live records (and is worth the trouble). */
+  maybeCompact(live: () => LoadedState, liveCount: number): boolean {
+    if (this.records < 1000 || this.records <= 2 * liveCount) return false;
+    this.compact(live());
+    return true;
+  }
+
+  /** Snapshot: writes only the live state to a temp file, fsyncs it and renames it over the log. */
+  compact(state: LoadedState): void {
+    if (this.closed) return;
+    const tmp = `${this.path}.tmp`;
+    const frames: Uint8Array[] = [];
+    for (const g of state.groups) frames.push(frame([GROUP, g.group, g.protocolType, g.generationId, g.emptySince]));
+    for (const o of state.offsets)
+      frames.push(
+        frame([COMMIT, o.group, o.topic, o.partition, o.offset, o.leaderEpoch, o.metadata, o.commitTimestamp, o.expireTimestamp]),
+      );
+    const body = concat(frames);
+    const tfd = openSync(tmp, "w");
+    try {
+      writeAll(tfd, body);
+      fsyncSync(tfd);
+    } finally {
+      closeSync(tfd);
+    }
+    closeSync(this.fd);
+    renameSync(tmp, this.path);
+    syncDir(dirname(this.path));
+    this.fd = openSync(this.path, "a");
+    this.size = body.length;
+    this.records = frames.length;
+    this.log.debug(`compacted ${this.path} to ${frames.length} records (${body.length} bytes)`);
+  }
+
+  flush(): void {
+    if (!this.closed) fsyncSync(this.fd);
+  }
+
+  close(): void {
+    if (this.closed) return;
+    try {
+      fsyncSync(this.fd);
+    } finally {
+      closeSync(this.fd);
+      this.closed = true;
+    }
+  }
+
+  private write(recs: unknown[][]): void {
+    if (this.closed) throw new Error("offset store is closed");
+    const body = concat(recs.map(frame));
+    writeAll(this.fd, body);
+    this.size += body.length;
+    this.records += recs.length;
+  }
+}
+
+function apply(rec: unknown[], offsets: Map<string, StoredOffset>, groups: Map<string, StoredGroup>): boolean {
+  switch (rec[0]) {
+    case COMMIT: {
+      const [, group, topic, partition, offset, leaderEpoch, metadata, commitTimestamp, expireTimestamp] = rec as [
+        number, string, string, number, number, number, string, number, number,
+      ];
+      if (typeof group !== "string" || typeof topic !== "string" || typeof partition !== "number") return false;
+      offsets.set(offsetKey(group, topic, partition), {
+        group,
+        topic,
+        partition,
+        offset: Number(offset),
+        leaderEpoch: Number(leaderEpoch ?? -1),
+        metadata: metadata ?? "",
+        commitTimestamp: Number(commitTimestamp ?? 0),
+        expireTimestamp: Number(expireTimestamp ?? -1),
+      });
+      return true;
+    }
+    case OFFSET_TOMBSTONE: {
+      const [, group, topic, partition] = rec as [number, string, string, number];
+      if (typeof group !== "string" || typeof topic !== "string") return false;
+      offsets.delete(offsetKey(group, topic, partition));
+      return true;
+    }
+    case GROUP: {
+      const [, group, protocolType, generationId, emptySince] = rec as [number, string, string | null, number, number];
+      if (typeof group !== "string") return false;
+      groups.set(group, { group, protocolType: protocolType ?? null, generationId: Number(generationId), emptySince: Number(emptySince) });
+      return true;
+    }
+    case GROUP_TOMBSTONE: {
+      const group = rec[1];
+      if (typeof group !== "string") return false;
+      groups.delete(group);
+      for (const [k, o] of offsets) if (o.group === group) offsets.delete(k);
+      return true;
+    }
+  }
+  return false;
+}
+
+function frame(rec: unknown[]): Uint8Array {
+  const payload = packr.pack(rec);
+  const out = new Uint8Array(FRAME_HEADER + payload.length);
+  const view = new DataView(out.buffer);
+  view.setUint32(0, payload.length);
+  view.setUint32(4, crc32c(payload));
+  out.set(payload, FRAME_HEADER);
+  return out;
+}
+
+function concat(parts: Uint8Array[]): Uint8Array {
+  if (parts.length === 1) return parts[0]!;
+  let n = 0;
+  for (const p of parts) n += p.length;
+  const out = new Uint8Array(n);
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
+}
+
+function writeAll(fd: number, data: Uint8Array): void {
+  let done = 0;
+  while (done < data.length) done += writeSync(fd, data, done, data.length - done);
+}
+
+function syncDir(dir: string): void {
+  try {
+    const fd = openSync(dir, "r");
+    try {
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+  } catch {
+    // not every platform lets a directory be fsynced; the rename itself is atomic
+  }
+}

@@ -127,6 +127,11 @@ export interface BrokerConfig {
   get(name: string): string | number | boolean | string[] | null;
   /** properties set explicitly but without effect in Brook */
   ignored: string[];
+  /**
+   * Dynamic broker configs (IncrementalAlterConfigs/AlterConfigs on the broker resource), merged into
+   * get() and the fields above by dynamic-config.ts; `raw` keeps only the static settings.
+   */
+  dynamic?: { perBroker: Map<string, string>; clusterDefault: Map<string, string> };
 }
 
 function parseValue(name: string, spec: PropertySpec, value: string): string | number | boolean | string[] {

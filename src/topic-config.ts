@@ -1,6 +1,8 @@
 // Topic-level configs with Kafka's names, their broker-wide synonyms (the `log.`-prefixed defaults)
-// and validation. A topic stores only what was set explicitly; everything else follows the broker.
-import type { BrokerConfig } from "./config.ts";
+// and validation. A topic stores only what was set explicitly; everything else follows the broker:
+// its dynamic settings (per broker, then cluster-wide default; see dynamic-config.ts), then its static
+// properties, then Kafka's default. DescribeConfigs reports those layers as synonyms, strongest first.
+import { PROPERTIES, type BrokerConfig } from "./config.ts";
 
 type Kind = "int" | "long" | "double" | "bool" | "string" | "list";
 
@@ -105,20 +107,154 @@ export function topicConfigDefault(name: string, broker: BrokerConfig): string {
   return spec.fallback ?? "";
 }
 
+/** DescribeConfigs config sources (Kafka's ConfigSource ids). */
+export const ConfigSource = {
+  UNKNOWN: 0,
+  DYNAMIC_TOPIC_CONFIG: 1,
+  DYNAMIC_BROKER_CONFIG: 2,
+  DYNAMIC_DEFAULT_BROKER_CONFIG: 3,
+  STATIC_BROKER_CONFIG: 4,
+  DEFAULT_CONFIG: 5,
+} as const;
+
+/** DescribeConfigs v3+ config types. */
+export const ConfigType = { BOOLEAN: 1, STRING: 2, INT: 3, SHORT: 4, LONG: 5, DOUBLE: 6, LIST: 7, CLASS: 8, PASSWORD: 9 } as const;
+
+export function configTypeOf(kind: Kind): number {
+  switch (kind) {
+    case "bool":
+      return ConfigType.BOOLEAN;
+    case "string":
+      return ConfigType.STRING;
+    case "int":
+      return ConfigType.INT;
+    case "long":
+      return ConfigType.LONG;
+    case "double":
+      return ConfigType.DOUBLE;
+    case "list":
+      return ConfigType.LIST;
+  }
+}
+
+export interface Synonym {
+  name: string;
+  value: string | null;
+  source: number;
+}
+
+/** Broker properties that supply a topic config's default, in order of precedence. */
+export function brokerSynonymsOf(name: string): string[] {
+  if (name === "retention.ms") return ["log.retention.ms", "log.retention.minutes", "log.retention.hours"];
+  if (name === "segment.ms") return ["log.roll.ms", "log.roll.hours"];
+  const syn = TOPIC_CONFIGS[name]?.synonym;
+  return syn ? [syn] : [];
+}
+
+const LONG_MAX_SAFE = Number.MAX_SAFE_INTEGER;
+
+/** A broker property value (as parsed) back to Kafka's string form. */
+export function brokerValueString(v: string | number | boolean | string[] | null, kind?: string): string | null {
+  if (v === null) return null;
+  if (Array.isArray(v)) return v.join(",");
+  if (typeof v === "number" && v === LONG_MAX_SAFE && kind === "long") return LONG_MAX;
+  return String(v);
+}
+
+/**
+ * The layers a broker property's value may come from, strongest first: dynamic per-broker, dynamic
+ * cluster default, server.properties / overrides, Kafka's default (only when it has one).
+ */
+export function brokerPropertyLayers(name: string, broker: BrokerConfig): Synonym[] {
+  const out: Synonym[] = [];
+  const dyn = broker.dynamic;
+  if (dyn?.perBroker.has(name)) out.push({ name, value: dyn.perBroker.get(name)!, source: ConfigSource.DYNAMIC_BROKER_CONFIG });
+  if (dyn?.clusterDefault.has(name)) out.push({ name, value: dyn.clusterDefault.get(name)!, source: ConfigSource.DYNAMIC_DEFAULT_BROKER_CONFIG });
+  if (broker.raw.has(name)) out.push({ name, value: broker.raw.get(name)!, source: ConfigSource.STATIC_BROKER_CONFIG });
+  const spec = PROPERTIES[name];
+  if (spec && spec.default !== null) out.push({ name, value: spec.default, source: ConfigSource.DEFAULT_CONFIG });
+  return out;
+}
+
+/** The synonyms of a topic config: its topic-level value, then every layer of its broker synonyms. */
+export function topicConfigSynonyms(explicit: Record<string, string>, name: string, broker: BrokerConfig): Synonym[] {
+  const out: Synonym[] = [];
+  if (explicit[name] !== undefined) out.push({ name, value: explicit[name]!, source: ConfigSource.DYNAMIC_TOPIC_CONFIG });
+  // As in Kafka, a stronger synonym set anywhere beats a weaker one (log.retention.ms in
+  // server.properties beats a dynamic log.retention.hours), so the order is by name, then by layer.
+  for (const p of brokerSynonymsOf(name)) out.push(...brokerPropertyLayers(p, broker));
+  return out;
+}
+
+/** Where a topic config's effective value comes from (a ConfigSource id). */
+export function topicConfigSource(explicit: Record<string, string>, name: string, broker: BrokerConfig): number {
+  if (explicit[name] !== undefined) return ConfigSource.DYNAMIC_TOPIC_CONFIG;
+  const first = topicConfigSynonyms(explicit, name, broker)[0];
+  return first ? first.source : ConfigSource.DEFAULT_CONFIG;
+}
+
 /** The effective value of every topic config for a topic. */
 export function effectiveTopicConfigs(
   explicit: Record<string, string>,
   broker: BrokerConfig,
-): { name: string; value: string; source: "topic" | "broker" | "default" }[] {
+): { name: string; value: string; source: "topic" | "broker" | "default"; configSource: number }[] {
   return Object.keys(TOPIC_CONFIGS).map((name) => {
-    if (explicit[name] !== undefined) return { name, value: explicit[name]!, source: "topic" as const };
-    const spec = TOPIC_CONFIGS[name]!;
-    const fromBroker = spec.synonym !== undefined && broker.raw.has(spec.synonym);
-    return { name, value: topicConfigDefault(name, broker), source: fromBroker ? ("broker" as const) : ("default" as const) };
+    const configSource = topicConfigSource(explicit, name, broker);
+    const source =
+      configSource === ConfigSource.DYNAMIC_TOPIC_CONFIG ? ("topic" as const) : configSource === ConfigSource.DEFAULT_CONFIG ? ("default" as const) : ("broker" as const);
+    return { name, value: topicConfigValue(explicit, name, broker), source, configSource };
   });
 }
 
 /** The effective value of one topic config for a topic's explicit settings. */
 export function topicConfigValue(explicit: Record<string, string>, name: string, broker: BrokerConfig): string {
   return explicit[name] ?? topicConfigDefault(name, broker);
+}
+
+/** cleanup.policy as a set of words. */
+export function cleanupPolicy(explicit: Record<string, string>, broker: BrokerConfig): { delete: boolean; compact: boolean } {
+  const words = topicConfigValue(explicit, "cleanup.policy", broker).split(",").map((w) => w.trim());
+  return { delete: words.includes("delete"), compact: words.includes("compact") };
+}
+
+/** Numeric value of a topic config (Long.MAX_VALUE and beyond read as Infinity). */
+export function topicConfigNumber(explicit: Record<string, string>, name: string, broker: BrokerConfig): number {
+  const n = Number(topicConfigValue(explicit, name, broker));
+  return n >= LONG_MAX_SAFE ? Infinity : n;
+}
+
+/** Whether a topic config holds a list (IncrementalAlterConfigs APPEND / SUBTRACT apply). */
+export function isListConfig(name: string): boolean {
+  return TOPIC_CONFIGS[name]?.kind === "list";
+}
+
+/** The topic config's type, for DescribeConfigs v3+. */
+export function topicConfigType(name: string): number {
+  const spec = TOPIC_CONFIGS[name];
+  return spec ? configTypeOf(spec.kind) : ConfigType.STRING;
+}
+
+/**
+ * A topic's settings after changes, validated; throws ConfigChangeError (INVALID_CONFIG) with Kafka-style
+ * messages. `changes`: name → new value, or null to go back to the default.
+ */
+export function applyTopicConfigChanges(current: Record<string, string>, changes: Map<string, string | null>): Record<string, string> {
+  const next: Record<string, string> = { ...current };
+  for (const [name, value] of changes) {
+    const bad = validateTopicConfig(name, value);
+    if (bad) throw new ConfigChangeError(bad);
+    if (value === null) delete next[name];
+    else next[name] = value.trim();
+  }
+  return next;
+}
+
+export class ConfigChangeError extends Error {
+  constructor(
+    message: string,
+    /** Kafka error name to answer with */
+    readonly error: "INVALID_CONFIG" | "INVALID_REQUEST" = "INVALID_CONFIG",
+  ) {
+    super(message);
+  }
 }

@@ -135,6 +135,45 @@ export class TopicStore {
     return topic;
   }
 
+  /** Replaces a topic's explicit configs (AlterConfigs), applies them to its logs and persists them. */
+  setConfigs(name: string, configs: Record<string, string>): void {
+    const topic = this.topics.get(name);
+    if (!topic) throw new TopicError(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, `Topic '${name}' does not exist.`);
+    topic.configs = configs;
+    for (const p of topic.partitions) p.log.setConfig(this.logConfig(configs));
+    this.persist();
+  }
+
+  /** Re-reads every log's settings (after a broker-wide default changed). */
+  refreshLogConfigs(): void {
+    for (const t of this.topics.values()) for (const p of t.partitions) p.log.setConfig(this.logConfig(t.configs));
+  }
+
+  /** CreatePartitions: adds partitions up to `count` (validated by the caller) and persists. */
+  addPartitions(name: string, count: number): Topic {
+    const topic = this.topics.get(name);
+    if (!topic) throw new TopicError(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, `Topic '${name}' does not exist.`);
+    const dirs = this.dirOf.get(name) ?? [];
+    for (let i = topic.partitions.length; i < count; i++) {
+      const dir = this.logDirs[this.nextDir++ % this.logDirs.length]!;
+      dirs[i] = dir;
+      topic.partitions.push({ topic: name, index: i, log: PartitionLog.open(join(dir, `${name}-${i}`), this.logConfig(topic.configs)) });
+    }
+    this.dirOf.set(name, dirs);
+    this.persist();
+    this.log.info(`topic ${name} now has ${count} partition(s)`);
+    return topic;
+  }
+
+  /** The log dir holding a partition. */
+  logDirOf(name: string, index: number): string {
+    return this.dirOf.get(name)?.[index] ?? this.logDirs[0]!;
+  }
+
+  get logDirectories(): readonly string[] {
+    return this.logDirs;
+  }
+
   delete(name: string): boolean {
     const topic = this.topics.get(name);
     if (!topic) return false;

@@ -64,17 +64,21 @@ export interface SegmentInfo {
 }
 
 interface Checkpoint {
+  /** false when there was no readable checkpoint file */
+  found?: boolean;
   clean: boolean;
   recoveryPoint: number;
   logStartOffset: number;
 }
 
 const CHECKPOINT = "checkpoint.json";
+/** Suffix of a segment being rewritten by the cleaner (`<segment>.log.cleaned`). */
+export const CLEANED_SUFFIX = ".cleaned";
 const EMPTY = new Uint8Array(0);
 
 export class PartitionLog {
   readonly dir: string;
-  readonly config: Readonly<LogConfig>;
+  private cfg: LogConfig;
   private segs: Segment[];
   private startOffset: number;
   private recoveryPoint: number;
@@ -84,10 +88,14 @@ export class PartitionLog {
 
   private constructor(dir: string, config: LogConfig, segs: Segment[], ckpt: Checkpoint) {
     this.dir = dir;
-    this.config = config;
+    this.cfg = config;
     this.segs = segs;
     this.recoveryPoint = ckpt.recoveryPoint;
-    this.startOffset = Math.min(Math.max(segs[0]!.baseOffset, ckpt.logStartOffset), this.logEndOffset);
+    // The checkpoint is authoritative for the log start offset (retention and DeleteRecords write it
+    // before unlinking anything); it may lie below the first segment's base once compaction emptied and
+    // removed that segment. Without a checkpoint the first segment's base is the best guess.
+    const start = ckpt.found ? ckpt.logStartOffset : Math.max(segs[0]!.baseOffset, ckpt.logStartOffset);
+    this.startOffset = Math.min(start, this.logEndOffset);
     this.lastFlushAt = config.now();
   }
 
@@ -96,6 +104,8 @@ export class PartitionLog {
     const cfg: LogConfig = { ...DEFAULT_LOG_CONFIG, ...config };
     fs.mkdirSync(dir, { recursive: true });
     const ckpt = readCheckpoint(dir);
+    // A cleaner's output that never got renamed into place (crash mid-clean): the original is intact.
+    for (const f of fs.readdirSync(dir)) if (f.endsWith(CLEANED_SUFFIX)) fs.rmSync(path.join(dir, f), { force: true });
     const bases = fs
       .readdirSync(dir)
       .map((f) => SEGMENT_FILE_RE.exec(f))
@@ -131,6 +141,22 @@ export class PartitionLog {
 
   get logStartOffset(): number {
     return this.startOffset;
+  }
+
+  get config(): Readonly<LogConfig> {
+    return this.cfg;
+  }
+
+  /**
+   * Applies changed settings (AlterConfigs) at once: segment.bytes and segment.ms decide the next roll
+   * (the active segment is rolled on the next append if it is already past the new limits).
+   */
+  setConfig(changes: Partial<LogConfig>): void {
+    this.cfg = { ...this.cfg, ...changes };
+  }
+
+  get isClosed(): boolean {
+    return this.closed;
   }
 
   /** The next offset to be assigned (= high watermark on a single broker). */
@@ -183,10 +209,12 @@ export class PartitionLog {
 
     const now = this.config.now();
     let seg = this.active;
-    if (seg.size > 0 && (seg.free < batches.length || now - seg.firstAppendAt > this.config.segmentMs)) {
+    if (seg.size > 0 && (seg.size + batches.length > this.config.segmentBytes || now - seg.firstAppendAt > this.config.segmentMs)) {
       seg = this.roll(batches.length);
     }
-    seg.ensureFree(batches.length); // a batch bigger than segment.bytes gets a segment its size
+    // A batch bigger than segment.bytes gets a segment its size; a segment.bytes raised since this
+    // segment was created grows it to the new size in one step.
+    if (seg.free < batches.length) seg.ensureFree(Math.max(batches.length, this.config.segmentBytes - seg.size));
     const baseOffset = seg.nextOffset;
     seg.append(batches, baseOffset, now);
     this.unflushed += count;
@@ -276,16 +304,43 @@ export class PartitionLog {
 
   /**
    * Removes sealed segments whose offsets all lie below `offset` (retention). The active segment always
-   * stays. Unlinking a mapped file is safe: outstanding views keep the pages. Returns segments removed.
+   * stays. The new log start offset is checkpointed before any file goes, so a crash in between never
+   * resurrects a lower one. Unlinking a mapped file is safe: outstanding views keep the pages (the
+   * Segment objects are dropped, never truncated). Returns the number of segments removed.
    */
   deleteSegmentsBefore(offset: number): number {
     let n = 0;
-    while (this.segs.length > 1 && this.segs[0]!.nextOffset <= offset) {
-      fs.rmSync(this.segs.shift()!.path, { force: true });
-      n++;
-    }
+    while (n < this.segs.length - 1 && this.segs[n]!.nextOffset <= offset) n++;
+    if (n === 0) return 0;
+    const gone = this.segs.splice(0, n);
     if (this.segs[0]!.baseOffset > this.startOffset) this.startOffset = this.segs[0]!.baseOffset;
+    this.writeCheckpoint(false, true);
+    for (const s of gone) fs.rmSync(s.path, { force: true });
     return n;
+  }
+
+  /** The sealed segments, oldest first (everything but the active one); for retention and the cleaner. */
+  sealedSegments(): readonly Segment[] {
+    return this.segs.slice(0, -1);
+  }
+
+  /** The active segment's base offset: nothing at or above it is sealed. */
+  get activeBaseOffset(): number {
+    return this.active.baseOffset;
+  }
+
+  /**
+   * Swaps a sealed segment for its rewritten version (log compaction), or drops it when nothing of it
+   * was kept. The caller has already renamed the new file over the old one (or unlinked the old one);
+   * this only changes what later reads see. Returns false, changing nothing, when `old` is no longer
+   * part of the log (retention or DeleteRecords removed it meanwhile, or the log was closed).
+   */
+  replaceSegment(old: Segment, replacement: Segment | null): boolean {
+    const i = this.segs.indexOf(old);
+    if (this.closed || i < 0 || i === this.segs.length - 1) return false;
+    if (replacement) this.segs[i] = replacement;
+    else this.segs.splice(i, 1);
+    return true;
   }
 
   /** Clean shutdown: fsync and trim the active segment, then mark the log clean. */
@@ -329,6 +384,7 @@ function readCheckpoint(dir: string): Checkpoint {
   try {
     const c = JSON.parse(fs.readFileSync(path.join(dir, CHECKPOINT), "utf8")) as Partial<Checkpoint>;
     return {
+      found: Number.isSafeInteger(c.logStartOffset),
       clean: c.clean === true,
       recoveryPoint: Number.isSafeInteger(c.recoveryPoint) ? c.recoveryPoint! : 0,
       logStartOffset: Number.isSafeInteger(c.logStartOffset) ? c.logStartOffset! : 0,

@@ -255,6 +255,11 @@ export class Segment {
     return this.map.subarray(pos, pos + this.view.getInt32(pos + BATCH_LENGTH) + LOG_OVERHEAD);
   }
 
+  /** Every batch in the segment, as one view into the mapping (the cleaner and retention read it). */
+  contents(): Uint8Array {
+    return this.map.subarray(0, this.size);
+  }
+
   /** Base offset of the batch at pos. */
   offsetAt(pos: number): number {
     return readInt64(this.view, pos);

@@ -1,0 +1,51 @@
+// CreatePartitions v0–v3: raises a topic's partition count. The count must be above the current one
+// (INVALID_PARTITIONS otherwise, with Kafka's messages); manual assignments must give one broker list
+// per new partition naming only this broker (INVALID_REPLICA_ASSIGNMENT). validate_only checks without
+// creating; a topic named twice gets INVALID_REQUEST. New partitions get the topic's configs and are
+// persisted in the catalogue before the answer.
+import { CreatePartitions } from "../../protocol/apis/37-create-partitions.ts";
+import { ErrorCode } from "../../protocol/errors.ts";
+import { TopicError } from "../topics.ts";
+import { handler } from "./handler.ts";
+
+const MAX_PARTITIONS = 100_000;
+
+export default handler(CreatePartitions, (req, ctx) => {
+  const { broker } = ctx;
+  const counts = new Map<string, number>();
+  for (const t of req.topics) counts.set(t.name, (counts.get(t.name) ?? 0) + 1);
+  const results = req.topics.map((t) => {
+    try {
+      if (counts.get(t.name)! > 1) throw new TopicError(ErrorCode.INVALID_REQUEST, "Duplicate topic in request.");
+      const topic = broker.topics.get(t.name);
+      if (!topic) throw new TopicError(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, `The topic '${t.name}' does not exist.`);
+      const current = topic.partitions.length;
+      if (t.count < current)
+        throw new TopicError(ErrorCode.INVALID_PARTITIONS, `Topic currently has ${current} partitions, which is higher than the requested ${t.count}.`);
+      if (t.count === current) throw new TopicError(ErrorCode.INVALID_PARTITIONS, `Topic already has ${current} partitions.`);
+      if (t.count > MAX_PARTITIONS)
+        throw new TopicError(ErrorCode.INVALID_PARTITIONS, `Brook refuses more than ${MAX_PARTITIONS} partitions per topic.`);
+      if (t.assignments !== null) {
+        const adding = t.count - current;
+        if (t.assignments.length !== adding)
+          throw new TopicError(
+            ErrorCode.INVALID_REPLICA_ASSIGNMENT,
+            `Attempted to add ${adding} additional partition(s), but only ${t.assignments.length} assignment(s) were specified.`,
+          );
+        for (const a of t.assignments) {
+          if (a.brokerIds.length === 0 || a.brokerIds.some((id) => id !== broker.nodeId))
+            throw new TopicError(
+              ErrorCode.INVALID_REPLICA_ASSIGNMENT,
+              `The manual partition assignment includes broker(s) ${JSON.stringify(a.brokerIds)}, but only broker ${broker.nodeId} exists.`,
+            );
+        }
+      }
+      if (!req.validateOnly) broker.topics.addPartitions(t.name, t.count);
+      return { name: t.name, errorCode: ErrorCode.NONE, errorMessage: null };
+    } catch (e) {
+      if (!(e instanceof TopicError)) throw e;
+      return { name: t.name, errorCode: e.code, errorMessage: e.message };
+    }
+  });
+  return { throttleTimeMs: 0, results };
+});

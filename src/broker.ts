@@ -12,6 +12,10 @@ import { registry as defaultRegistry } from "./handlers/index.ts";
 import { TopicStore, writeFileAtomic, type Partition } from "./topics.ts";
 import type { LogConfig } from "./log/partition-log.ts";
 import { Producers } from "./producers.ts";
+import { GroupCoordinator } from "./group/coordinator.ts";
+import { TransactionCoordinator } from "./txn/coordinator.ts";
+import { DynamicBrokerConfig } from "./dynamic-config.ts";
+import { LogMaintenance } from "./log/maintenance.ts";
 
 export interface BrokerOptions {
   /** log directory; shorthand for the `log.dirs` property */
@@ -40,6 +44,13 @@ type Waiter = () => void;
 export class Broker {
   readonly topics: TopicStore;
   readonly producers: Producers;
+  readonly groups: GroupCoordinator;
+  /** transactions and per-partition producer state (started by startBroker, after the logs load) */
+  readonly txn: TransactionCoordinator;
+  /** dynamic broker configs (AlterConfigs on the broker resource) */
+  readonly dynamicConfig: DynamicBrokerConfig;
+  /** retention and log compaction (started by startBroker) */
+  readonly maintenance: LogMaintenance;
   readonly clusterId: string;
   readonly startedAt = Date.now();
   advertisedHost: string;
@@ -52,9 +63,13 @@ export class Broker {
     readonly log: Logger,
     readonly registry: Registry,
   ) {
+    this.dynamicConfig = DynamicBrokerConfig.load(config, config.logDirs[0]!);
     this.topics = new TopicStore(config.logDirs, (c) => this.logConfig(c), log);
+    this.maintenance = new LogMaintenance(this.topics, config, log);
     this.clusterId = this.loadMetaProperties();
     this.producers = new Producers(config.logDirs[0]!);
+    this.groups = GroupCoordinator.forBroker(config, log, this.topics);
+    this.txn = new TransactionCoordinator(this);
     this.advertisedHost = config.advertised.host;
     this.advertisedPort = config.advertised.port;
   }
@@ -157,6 +172,7 @@ export async function startBroker(opts: BrokerOptions = {}, registry: Registry =
 
   const broker = new Broker(config, log, registry);
   broker.topics.load();
+  broker.txn.start(); // producer state, transaction log, completion of what a crash left open
 
   const connections = new Set<Connection>();
   const listener: TCPSocketListener<{ conn: Connection }> = Bun.listen<{ conn: Connection }>({
@@ -192,6 +208,7 @@ export async function startBroker(opts: BrokerOptions = {}, registry: Registry =
   });
 
   const port = listener.port;
+  broker.maintenance.start();
   if (config.advertised.port === 0 || config.advertised.port === config.listener.port) broker.advertisedPort = port;
 
   let flushTimer: ReturnType<typeof setInterval> | null = null;
@@ -205,9 +222,13 @@ export async function startBroker(opts: BrokerOptions = {}, registry: Registry =
     (closing ??= (async () => {
       listener.stop(false);
       broker.wakeAll();
+      broker.groups.close();
+      broker.txn.stop();
       await Promise.all([...connections].map((c) => c.idle()));
+      await broker.maintenance.stop();
       if (flushTimer) clearInterval(flushTimer);
       for (const c of connections) c.close();
+      broker.txn.close(); // producer state snapshots and the transaction log, before the logs close
       broker.topics.flushAll();
       broker.topics.closeAll();
       log.info("broker stopped");

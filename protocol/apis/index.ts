@@ -18,6 +18,20 @@ import { DeleteTopics } from "./20-delete-topics.ts";
 import { InitProducerId } from "./22-init-producer-id.ts";
 import { DeleteGroups } from "./42-delete-groups.ts";
 import { OffsetDelete } from "./47-offset-delete.ts";
+import { DeleteRecords } from "./21-delete-records.ts";
+import { DescribeConfigs } from "./32-describe-configs.ts";
+import { AlterConfigs } from "./33-alter-configs.ts";
+import { DescribeLogDirs } from "./35-describe-log-dirs.ts";
+import { CreatePartitions } from "./37-create-partitions.ts";
+import { IncrementalAlterConfigs } from "./44-incremental-alter-configs.ts";
+import { DescribeCluster } from "./60-describe-cluster.ts";
+import { AddPartitionsToTxn } from "./24-add-partitions-to-txn.ts";
+import { AddOffsetsToTxn } from "./25-add-offsets-to-txn.ts";
+import { EndTxn } from "./26-end-txn.ts";
+import { TxnOffsetCommit } from "./28-txn-offset-commit.ts";
+import { DescribeProducers } from "./61-describe-producers.ts";
+import { DescribeTransactions } from "./65-describe-transactions.ts";
+import { ListTransactions } from "./66-list-transactions.ts";
 import type { ApiDefinition } from "../types.ts";
 
 export {
@@ -40,6 +54,20 @@ export {
   InitProducerId,
   DeleteGroups,
   OffsetDelete,
+  DeleteRecords,
+  DescribeConfigs,
+  AlterConfigs,
+  DescribeLogDirs,
+  CreatePartitions,
+  IncrementalAlterConfigs,
+  DescribeCluster,
+  AddPartitionsToTxn,
+  AddOffsetsToTxn,
+  EndTxn,
+  TxnOffsetCommit,
+  DescribeProducers,
+  DescribeTransactions,
+  ListTransactions,
 };
 
 export const allApis: readonly ApiDefinition[] = [
@@ -62,4 +90,18 @@ export const allApis: readonly ApiDefinition[] = [
   InitProducerId,
   DeleteGroups,
   OffsetDelete,
+  DeleteRecords,
+  DescribeConfigs,
+  AlterConfigs,
+  DescribeLogDirs,
+  CreatePartitions,
+  IncrementalAlterConfigs,
+  DescribeCluster,
+  AddPartitionsToTxn,
+  AddOffsetsToTxn,
+  EndTxn,
+  TxnOffsetCommit,
+  DescribeProducers,
+  DescribeTransactions,
+  ListTransactions,
 ];

@@ -2,14 +2,20 @@
 // header (framing, magic, CRC-32C, offset delta vs count, size vs max.message.bytes, codec), appended
 // whole with offsets written into its header, never decoded record by record. acks=0 gets no
 // response; acks=1 and acks=-1 are answered after the append (one replica: the ISR is this broker).
-// v8+ carries per-batch record errors and an error message. Not done here: idempotent sequence
-// checks and transactions (later features), LogAppendTime batches keep their records' own deltas.
+// v8+ carries per-batch record errors and an error message. Batches with a producer id go through the
+// partition's producer state first (src/txn, src/log/producer-state.ts): epoch and sequence checks,
+// a duplicate is acknowledged with its original offset and not appended again, a transactional batch
+// must belong to the producer's ongoing transaction. LogAppendTime batches keep their records' own deltas.
 import { Produce } from "../../protocol/apis/00-produce.ts";
 import { ErrorCode } from "../../protocol/errors.ts";
 import { stampLogAppendTime, validateBatches } from "../../protocol/records/batch.ts";
 import type { ResponseOf } from "../../protocol/types.ts";
-import { topicConfigValue } from "../topic-config.ts";
+import { cleanupPolicy, topicConfigValue } from "../topic-config.ts";
+import { parseBatchRecords, rebuildBatch } from "../log/batch-rewrite.ts";
+import { producedBatchOf } from "../log/producer-state.ts";
 import { NO_RESPONSE, handler } from "./handler.ts";
+
+const CODEC_OF: Record<string, number> = { uncompressed: 0, gzip: 1, snappy: 2, lz4: 3, zstd: 4 };
 
 type PartitionResponse = NonNullable<NonNullable<ResponseOf<typeof Produce>["responses"]>[number]["partitionResponses"]>[number];
 
@@ -32,7 +38,7 @@ export default handler(Produce, (req, ctx) => {
       const partition = topic?.partitions[p.index];
       if (!topic || !partition) return fail(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, "This server does not host this topic-partition.");
       const config = (name: string) => topicConfigValue(topic.configs, name, broker.config);
-      const records = p.records instanceof Uint8Array ? p.records : null;
+      let records = p.records instanceof Uint8Array ? p.records : null;
       if (!records || records.length === 0) return fail(ErrorCode.INVALID_RECORD, "produce data has no record batch", 0);
       const checked = validateBatches(records, {
         maxBatchBytes: Number(config("max.message.bytes")),
@@ -45,12 +51,39 @@ export default handler(Produce, (req, ctx) => {
       }
       if (acks === -1 && Number(config("min.insync.replicas")) > 1)
         return fail(ErrorCode.NOT_ENOUGH_REPLICAS, "Messages are rejected since there are fewer in-sync replicas than required.");
+      const produced = producedBatchOf(checked);
+      if (produced) {
+        const check = broker.txn.checkProduce(partition, req.transactionalId, produced);
+        if (check.kind === "error") return fail(check.errorCode, check.message, check.errorCode === ErrorCode.INVALID_RECORD ? 0 : -1);
+        if (check.kind === "duplicate")
+          return { index: p.index, errorCode: ErrorCode.NONE, baseOffset: check.firstOffset, logAppendTimeMs: -1, logStartOffset: partition.log.logStartOffset, recordErrors: [], errorMessage: null };
+      }
+      // Compacted topics need a key on every record; a topic's compression.type other than "producer"
+      // means the batch is stored (and served) with that codec. Both need the records, not just the header.
+      const compacted = cleanupPolicy(topic.configs, broker.config).compact;
+      const wantCodec = CODEC_OF[config("compression.type")] ?? -1;
+      const codec = new DataView(records.buffer, records.byteOffset).getInt16(21) & 7;
+      if (compacted || (wantCodec >= 0 && wantCodec !== codec)) {
+        let parsed;
+        try {
+          parsed = parseBatchRecords(records);
+        } catch (e) {
+          return fail(ErrorCode.CORRUPT_MESSAGE, `unreadable records: ${(e as Error).message}`);
+        }
+        if (compacted) {
+          const keyless = parsed.records.findIndex((r) => r.keyLength < 0);
+          if (keyless >= 0)
+            return fail(ErrorCode.INVALID_RECORD, `Compacted topic cannot accept message without key in topic partition ${t.name}-${p.index}.`, keyless);
+        }
+        if (wantCodec >= 0 && wantCodec !== codec) records = rebuildBatch(records, parsed, { keep: parsed.records, codec: wantCodec });
+      }
       let logAppendTimeMs = -1;
       if (config("message.timestamp.type") === "LogAppendTime") {
         logAppendTimeMs = Date.now();
         stampLogAppendTime(records, 0, logAppendTimeMs);
       }
-      const { baseOffset } = partition.log.append(records, checked.offsetCount);
+      const { baseOffset, lastOffset } = partition.log.append(records, checked.offsetCount);
+      if (produced) broker.txn.recordProduce(partition, produced, baseOffset, lastOffset);
       broker.notifyAppend(partition);
       return {
         index: p.index,

@@ -5,11 +5,14 @@
 // batch that contains the fetch offset. Empty results are empty bytes, never null.
 // Fetch sessions (v7+, KIP-227) are not created: the response carries session id 0, which tells
 // clients to keep sending full fetch requests; an incremental request for a session gets
-// FETCH_SESSION_ID_NOT_FOUND. Until transactions exist, the last stable offset is the high watermark.
+// FETCH_SESSION_ID_NOT_FOUND. read_committed (isolation level 1) sees data only below the last stable
+// offset (the first offset of the earliest open transaction, else the high watermark), with the aborted
+// transactions overlapping what is returned (src/txn/read-committed.ts); every answer reports the LSO.
 import { Fetch } from "../../protocol/apis/01-fetch.ts";
 import { ErrorCode } from "../../protocol/errors.ts";
 import type { ResponseOf } from "../../protocol/types.ts";
 import type { Partition } from "../topics.ts";
+import { committedView } from "../txn/read-committed.ts";
 import { handler } from "./handler.ts";
 
 type FetchResponse = ResponseOf<typeof Fetch>;
@@ -47,20 +50,22 @@ export default handler(Fetch, async (req, ctx) => {
         const base = {
           partitionIndex: p.partition,
           highWatermark: hw,
-          lastStableOffset: hw,
+          lastStableOffset: broker.txn.lastStableOffset(part),
           logStartOffset: log.logStartOffset,
           abortedTransactions: readCommitted ? [] : null,
           preferredReadReplica: -1,
         };
         const limit = Math.min(p.partitionMaxBytes, budget);
-        const data = limit > 0 || total === 0 ? log.read(p.fetchOffset, Math.max(limit, 0), total === 0) : EMPTY;
+        let data = limit > 0 || total === 0 ? log.read(p.fetchOffset, Math.max(limit, 0), total === 0) : EMPTY;
         if (data === null) {
           errors = true;
           return { ...base, errorCode: ErrorCode.OFFSET_OUT_OF_RANGE, records: EMPTY };
         }
+        let abortedTransactions: { producerId: number; firstOffset: number }[] | null = base.abortedTransactions;
+        if (readCommitted) ({ records: data, abortedTransactions } = committedView(broker.txn, part, p.fetchOffset, data, base.lastStableOffset));
         total += data.length;
         budget -= data.length;
-        return { ...base, errorCode: ErrorCode.NONE, records: data };
+        return { ...base, abortedTransactions, errorCode: ErrorCode.NONE, records: data };
       }),
     }));
     const now = Date.now();

@@ -1,6 +1,8 @@
 // ListOffsets v0–v7: earliest (-2), latest (-1; the last stable offset under read_committed), a
 // timestamp (the first record at or after it, found through the time index and then inside its
 // batch), and max timestamp (-3, v7, KIP-734). v0's old-style answer is a one-element offset list.
+// Under read_committed (v2+) a timestamp lookup answers only offsets below the last stable offset, as
+// Kafka's fetchOffsetForTimestamp does.
 import { ListOffsets } from "../../protocol/apis/02-list-offsets.ts";
 import { ErrorCode } from "../../protocol/errors.ts";
 import { findMaxTimestampRecord, findRecordOffsetByTimestamp } from "../../protocol/records/records.ts";
@@ -26,9 +28,10 @@ export default handler(ListOffsets, (req, ctx) => {
       });
       if (!part) return answer(-1, -1, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
       const log = part.log;
+      const readCommitted = req.isolationLevel === 1;
       switch (p.timestamp) {
         case LATEST:
-          return answer(log.logEndOffset, -1);
+          return answer(readCommitted ? broker.txn.lastStableOffset(part) : log.logEndOffset, -1);
         case EARLIEST:
           return answer(log.logStartOffset, -1);
         case MAX_TIMESTAMP: {
@@ -42,6 +45,7 @@ export default handler(ListOffsets, (req, ctx) => {
           const ref = log.offsetForTimestamp(p.timestamp);
           const found = ref ? findRecordOffsetByTimestamp(ref.batch, p.timestamp) : null;
           // A batch can straddle the log start offset (DeleteRecords); never answer below it.
+          if (found && readCommitted && found.offset >= broker.txn.lastStableOffset(part)) return answer(-1, -1);
           return found ? answer(Math.max(found.offset, log.logStartOffset), found.timestamp) : answer(-1, -1);
         }
       }

@@ -1,23 +1,15 @@
-// InitProducerId v0–v4 for idempotent producers: a fresh producer id with epoch 0, or (v3+, KIP-360)
-// the same id with a bumped epoch when the producer presents its current id and epoch. Transactional
-// ids get a stable producer id per transactional.id whose epoch is bumped by every re-init; the
-// transaction coordinator proper (fencing open transactions, timeouts) is a separate feature.
+// InitProducerId v0–v4. Without a transactional id (an idempotent producer) the answer is always a fresh
+// producer id with epoch 0, as in Kafka (ids come from durably reserved blocks, so they never repeat).
+// With one, the transaction coordinator (src/txn/coordinator.ts) answers: the transactional id's
+// producer id with its epoch bumped, fencing an older producer and aborting its open transaction
+// (CONCURRENT_TRANSACTIONS, the client retries); transaction.timeout.ms above transaction.max.timeout.ms
+// is INVALID_TRANSACTION_TIMEOUT. v3+ may carry the producer's current id/epoch (KIP-360): a retried bump
+// gets the same epoch again, a stale epoch PRODUCER_FENCED (INVALID_PRODUCER_EPOCH before v4).
+// Not served: v5 (KIP-890's transaction v2).
 import { InitProducerId } from "../../protocol/apis/22-init-producer-id.ts";
-import { ErrorCode } from "../../protocol/errors.ts";
 import { handler } from "./handler.ts";
 
-const MAX_EPOCH = 32767;
-
-export default handler(InitProducerId, (req, ctx) => {
-  const producers = ctx.broker.producers;
-  if (req.transactionalId !== null) {
-    if (req.transactionalId === "")
-      return { throttleTimeMs: 0, errorCode: ErrorCode.INVALID_REQUEST, producerId: -1, producerEpoch: -1 };
-    const { producerId, producerEpoch } = producers.initTransactional(req.transactionalId);
-    return { throttleTimeMs: 0, errorCode: ErrorCode.NONE, producerId, producerEpoch };
-  }
-  if (req.producerId >= 0 && req.producerEpoch >= 0 && req.producerEpoch < MAX_EPOCH) {
-    return { throttleTimeMs: 0, errorCode: ErrorCode.NONE, producerId: req.producerId, producerEpoch: req.producerEpoch + 1 };
-  }
-  return { throttleTimeMs: 0, errorCode: ErrorCode.NONE, producerId: producers.ids.allocate(), producerEpoch: 0 };
-});
+export default handler(InitProducerId, (req, ctx) => ({
+  throttleTimeMs: 0,
+  ...ctx.broker.txn.initProducerId(req.transactionalId, req.transactionTimeoutMs, req.producerId, req.producerEpoch, ctx.version),
+}));

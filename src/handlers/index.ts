@@ -10,8 +10,41 @@ import apiVersions from "./18-api-versions.ts";
 import createTopics from "./19-create-topics.ts";
 import deleteTopics from "./20-delete-topics.ts";
 import initProducerId from "./22-init-producer-id.ts";
+import offsetCommit from "./08-offset-commit.ts";
+import offsetFetch from "./09-offset-fetch.ts";
+import findCoordinator from "./10-find-coordinator.ts";
+import joinGroup from "./11-join-group.ts";
+import heartbeat from "./12-heartbeat.ts";
+import leaveGroup from "./13-leave-group.ts";
+import syncGroup from "./14-sync-group.ts";
+import describeGroups from "./15-describe-groups.ts";
+import listGroups from "./16-list-groups.ts";
+import deleteGroups from "./42-delete-groups.ts";
+import offsetDelete from "./47-offset-delete.ts";
+import addPartitionsToTxn from "./24-add-partitions-to-txn.ts";
+import addOffsetsToTxn from "./25-add-offsets-to-txn.ts";
+import endTxn from "./26-end-txn.ts";
+import txnOffsetCommit from "./28-txn-offset-commit.ts";
+import describeProducers from "./61-describe-producers.ts";
+import describeTransactions from "./65-describe-transactions.ts";
+import listTransactions from "./66-list-transactions.ts";
 
 export const handlers: Handler<any>[] = [produce, fetch, listOffsets, metadata, apiVersions, createTopics, deleteTopics, initProducerId];
+// Consumer groups and committed offsets (src/group/).
+handlers.push(offsetCommit, offsetFetch, findCoordinator, joinGroup, heartbeat, leaveGroup, syncGroup, describeGroups, listGroups, deleteGroups, offsetDelete);
+
+// Transactions and producer state (src/txn/, src/log/producer-state.ts).
+handlers.push(addPartitionsToTxn, addOffsetsToTxn, endTxn, txnOffsetCommit, describeProducers, describeTransactions, listTransactions);
+
+// Topic administration, configs, retention and compaction (issue 5).
+import deleteRecords from "./21-delete-records.ts";
+import describeConfigs from "./32-describe-configs.ts";
+import alterConfigs from "./33-alter-configs.ts";
+import describeLogDirs from "./35-describe-log-dirs.ts";
+import createPartitions from "./37-create-partitions.ts";
+import incrementalAlterConfigs from "./44-incremental-alter-configs.ts";
+import describeCluster from "./60-describe-cluster.ts";
+handlers.push(deleteRecords, describeConfigs, alterConfigs, describeLogDirs, createPartitions, incrementalAlterConfigs, describeCluster);
 
 export function buildRegistry(list: Handler<any>[] = handlers): Registry {
   const registry: Registry = new Map();

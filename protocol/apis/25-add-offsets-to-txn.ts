@@ -1,0 +1,21 @@
+// AddOffsetsToTxn (key 25), v0–v3: a transactional producer announces that it will commit offsets of a
+// consumer group inside its transaction (TxnOffsetCommit follows). v2 adds PRODUCER_FENCED (older
+// versions get INVALID_PRODUCER_EPOCH), v3 is flexible. Not served: v4 (TRANSACTION_ABORTABLE, KIP-890).
+import { api, f } from "../define.ts";
+
+export const AddOffsetsToTxn = api({
+  key: 25,
+  name: "AddOffsetsToTxn",
+  versions: [0, 3],
+  flexible: 3,
+  request: [
+    f("transactionalId", "string"),
+    f("producerId", "int64"),
+    f("producerEpoch", "int16"),
+    f("groupId", "string"),
+  ],
+  response: [
+    f("throttleTimeMs", "int32"),
+    f("errorCode", "int16"),
+  ],
+});

@@ -1,0 +1,206 @@
+// The durable state of the transaction coordinator: `brook-transactions.log` in the first log dir, Brook's
+// stand-in for Kafka's __transaction_state topic. Every change of a transactional id's metadata appends
+// the whole record (the last one per id wins on replay); a tombstone removes an expired id.
+//
+// Framing, per record:  uint32 length | uint32 CRC-32C of the payload | payload (UTF-8 JSON).
+// Appends are write(2)s, so they survive kill -9 of the broker; the ones a restart depends on (epoch
+// changes, PrepareCommit/PrepareAbort) are fsynced as well. A torn or corrupt tail is cut off on open.
+// When the file holds many more records than live ids it is rewritten into a temporary file, fsynced
+// and renamed over the old one, so a crash leaves either the old or the new file.
+import { closeSync, existsSync, fsyncSync, ftruncateSync, openSync, readFileSync, renameSync, writeSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { crc32c } from "../../protocol/records/crc32c.ts";
+import type { Logger } from "../log.ts";
+
+export const TXN_LOG_FILE = "brook-transactions.log";
+const FRAME_HEADER = 8;
+const MAX_RECORD = 64 * 1024 * 1024;
+
+/** One transactional id's metadata as stored. */
+export interface StoredTxn {
+  transactionalId: string;
+  producerId: number;
+  lastProducerId: number;
+  producerEpoch: number;
+  lastProducerEpoch: number;
+  timeoutMs: number;
+  state: string;
+  /** [topic, partitions] */
+  partitions: [string, number[]][];
+  groups: string[];
+  /** offsets staged by TxnOffsetCommit: [group, topic, partition, offset, leaderEpoch, metadata, commitTimestamp] */
+  offsets: [string, string, number, number, number, string, number][];
+  startTimestamp: number;
+  lastUpdateTimestamp: number;
+}
+
+type Record_ = StoredTxn | { transactionalId: string; deleted: true };
+
+export class TxnLog {
+  private fd: number;
+  private records: number;
+  private closed = false;
+
+  private constructor(
+    readonly path: string,
+    fd: number,
+    records: number,
+    private readonly log: Logger,
+  ) {
+    this.fd = fd;
+    this.records = records;
+  }
+
+  static open(dir: string, log: Logger): { txnLog: TxnLog; state: StoredTxn[] } {
+    const path = join(dir, TXN_LOG_FILE);
+    const live = new Map<string, StoredTxn>();
+    let records = 0;
+    if (existsSync(path)) {
+      const buf = readFileSync(path);
+      const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+      const text = new TextDecoder("utf-8", { fatal: true });
+      let pos = 0;
+      let problem: string | null = null;
+      while (pos < buf.length) {
+        if (buf.length - pos < FRAME_HEADER) {
+          problem = "a truncated record header";
+          break;
+        }
+        const len = view.getUint32(pos);
+        if (len === 0 || len > MAX_RECORD || pos + FRAME_HEADER + len > buf.length) {
+          problem = `a record of ${len} bytes past the end of the file`;
+          break;
+        }
+        const payload = buf.subarray(pos + FRAME_HEADER, pos + FRAME_HEADER + len);
+        if (crc32c(payload) !== view.getUint32(pos + 4)) {
+          problem = "a CRC mismatch";
+          break;
+        }
+        let rec: Record_;
+        try {
+          rec = JSON.parse(text.decode(payload));
+        } catch {
+          problem = "an unreadable record";
+          break;
+        }
+        if (typeof rec?.transactionalId !== "string") {
+          problem = "a record of unknown shape";
+          break;
+        }
+        if ("deleted" in rec) live.delete(rec.transactionalId);
+        else live.set(rec.transactionalId, rec);
+        pos += FRAME_HEADER + len;
+        records++;
+      }
+      if (problem) {
+        log.warn(`${path}: dropping ${buf.length - pos} bytes at offset ${pos} (${problem}), left by an unclean shutdown`);
+        const fd = openSync(path, "r+");
+        try {
+          ftruncateSync(fd, pos);
+          fsyncSync(fd);
+        } finally {
+          closeSync(fd);
+        }
+      }
+    }
+    const fd = openSync(path, "a");
+    return { txnLog: new TxnLog(path, fd, records, log), state: [...live.values()] };
+  }
+
+  get recordCount(): number {
+    return this.records;
+  }
+
+  append(rec: StoredTxn, sync: boolean): void {
+    this.write([rec], sync);
+  }
+
+  appendTombstones(ids: string[]): void {
+    if (ids.length > 0) this.write(ids.map((transactionalId) => ({ transactionalId, deleted: true as const })), false);
+  }
+
+  /** Rewrites the file with only the live records when it holds more than twice as many. */
+  maybeCompact(live: () => StoredTxn[], liveCount: number): void {
+    if (this.records < 1000 || this.records <= 2 * liveCount) return;
+    this.compact(live());
+  }
+
+  compact(state: StoredTxn[]): void {
+    if (this.closed) return;
+    const tmp = `${this.path}.tmp`;
+    const body = concat(state.map(frame));
+    const tfd = openSync(tmp, "w");
+    try {
+      writeAll(tfd, body);
+      fsyncSync(tfd);
+    } finally {
+      closeSync(tfd);
+    }
+    closeSync(this.fd);
+    renameSync(tmp, this.path);
+    syncDir(dirname(this.path));
+    this.fd = openSync(this.path, "a");
+    this.records = state.length;
+    this.log.debug(`compacted ${this.path} to ${state.length} records`);
+  }
+
+  close(): void {
+    if (this.closed) return;
+    try {
+      fsyncSync(this.fd);
+    } finally {
+      closeSync(this.fd);
+      this.closed = true;
+    }
+  }
+
+  private write(recs: Record_[], sync: boolean): void {
+    if (this.closed) throw new Error("transaction log is closed");
+    writeAll(this.fd, concat(recs.map(frame)));
+    if (sync) fsyncSync(this.fd);
+    this.records += recs.length;
+  }
+}
+
+const encoder = new TextEncoder();
+
+function frame(rec: Record_): Uint8Array {
+  const payload = encoder.encode(JSON.stringify(rec));
+  const out = new Uint8Array(FRAME_HEADER + payload.length);
+  const view = new DataView(out.buffer);
+  view.setUint32(0, payload.length);
+  view.setUint32(4, crc32c(payload));
+  out.set(payload, FRAME_HEADER);
+  return out;
+}
+
+function concat(parts: Uint8Array[]): Uint8Array {
+  if (parts.length === 1) return parts[0]!;
+  let n = 0;
+  for (const p of parts) n += p.length;
+  const out = new Uint8Array(n);
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
+}
+
+function writeAll(fd: number, data: Uint8Array): void {
+  let done = 0;
+  while (done < data.length) done += writeSync(fd, data, done, data.length - done);
+}
+
+function syncDir(dir: string): void {
+  try {
+    const fd = openSync(dir, "r");
+    try {
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+  } catch {
+    // not every platform lets a directory be fsynced; the rename itself is atomic
+  }
+}

@@ -54,6 +54,11 @@ export interface ApiDefinition<
   readonly name: string;
   /** the versions Brook serves: [min, max] */
   readonly versions: readonly [number, number];
+  /**
+   * A lower minimum to advertise in ApiVersions than Brook serves, where a client decides features
+   * from the advertised range (requests below `versions[0]` are still refused).
+   */
+  readonly advertisedMin?: number;
   /** first flexible version (compact encodings, tagged fields, header v2/v1); Infinity = none */
   readonly flexible: number;
   readonly request: Req;

@@ -15,6 +15,7 @@ import {
   type Delivery,
   type OutMessage,
 } from "./helpers/clients.ts";
+import { CODEC_ID, storedCodecs } from "./helpers/stored.ts";
 import { tempDir, topicName, type TempDir } from "./helpers/tmp.ts";
 
 // bunfig's [test] timeout is not applied to these files: set it here (stock clients are slow to start).
@@ -121,6 +122,13 @@ describe("confluent_kafka (librdkafka)", () => {
         const seq = msgs.map((m) => Number(m.value!.split(" ")[2]));
         expect(seq).toEqual([...seq].sort((a, b) => a - b));
       }
+      // librdkafka really compressed: stored batches carry this codec (a batch that would not shrink
+      // is sent uncompressed by design, so 0 may appear too, but no other codec).
+      const stored = new Set<number>();
+      for (const partition of new Set(cons.lines.map((c) => c.partition)))
+        for (const c of await storedCodecs(broker.address, topic, partition)) stored.add(c);
+      expect(stored.has(CODEC_ID[codec]!)).toBe(true);
+      expect([...stored].every((c) => c === 0 || c === CODEC_ID[codec])).toBe(true);
       // Start in the middle of a compressed batch: the client must see exactly offsets 150.. of p0.
       const p0 = cons.lines.filter((c) => c.partition === 0);
       if (p0.length > 150) {

@@ -5,6 +5,7 @@
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { spawnBroker, type SpawnedBroker } from "./helpers/broker.ts";
 import { byKey, kcat, kcatConsume, kcatHeaders, kcatMetadata, requireTools } from "./helpers/clients.ts";
+import { CODEC_ID, storedCodecs } from "./helpers/stored.ts";
 import { tempDir, topicName, type TempDir } from "./helpers/tmp.ts";
 
 // bunfig's [test] timeout is not applied to these files: set it here (stock clients are slow to start).
@@ -137,6 +138,10 @@ describe("kcat", () => {
         expect(m.payload).toBe(`${codec}-value-${i}-${"x".repeat(i % 50)}`);
         expect(kcatHeaders(m)).toEqual([["codec", codec]]);
       });
+      // The batches really were compressed with this codec (not silently sent uncompressed).
+      const codecs = await storedCodecs(broker.address, topic, 1);
+      expect(codecs).toContain(CODEC_ID[codec]!);
+      expect(codecs.every((c) => c === 0 || c === CODEC_ID[codec])).toBe(true);
       // Reading from the middle of a (compressed) batch: kcat -o 137 must start exactly there.
       const tail = await kcatConsume(broker.address, topic, { partition: 1, offset: 137 });
       expect(tail.map((m) => m.offset)).toEqual(Array.from({ length: 63 }, (_, i) => 137 + i));

@@ -8,6 +8,9 @@ export const Produce = api({
   key: 0,
   name: "Produce",
   versions: [3, 9],
+  // librdkafka < 2.10 only compresses with gzip/snappy/lz4 when the broker advertises Produce v2
+  // (librdkafka #4956); like Kafka 4.0 (KAFKA-18659), advertise v0 and refuse v0–v2 requests.
+  advertisedMin: 0,
   flexible: 9,
   request: [
     f("transactionalId", "string", { since: 3, nullable: true, default: null }),

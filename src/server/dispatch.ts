@@ -92,6 +92,6 @@ export function createResponder(broker: Broker, registry: Registry, log: Logger,
 
 export function apiVersionsList(registry: Registry): { apiKey: number; minVersion: number; maxVersion: number }[] {
   return [...registry.values()]
-    .map((h) => ({ apiKey: h.api.key, minVersion: h.api.versions[0], maxVersion: h.api.versions[1] }))
+    .map((h) => ({ apiKey: h.api.key, minVersion: h.api.advertisedMin ?? h.api.versions[0], maxVersion: h.api.versions[1] }))
     .sort((a, b) => a.apiKey - b.apiKey);
 }

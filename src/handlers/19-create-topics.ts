@@ -10,7 +10,6 @@ import { TopicError } from "../topics.ts";
 import { handler } from "./handler.ts";
 
 type Result = NonNullable<ResponseOf<typeof CreateTopics>["topics"]>[number];
-const CONFIG_SOURCE = { topic: 1, broker: 4, default: 5 } as const;
 
 export default handler(CreateTopics, (req, ctx) => {
   const { broker } = ctx;
@@ -59,7 +58,7 @@ export default handler(CreateTopics, (req, ctx) => {
           name: c.name,
           value: c.value,
           readOnly: false,
-          configSource: CONFIG_SOURCE[c.source],
+          configSource: c.configSource,
           isSensitive: false,
         })),
       });

@@ -24,6 +24,7 @@ export default handler(DeleteTopics, (req, ctx) => {
     if (name !== null && topicId !== ZERO_ID && topic.id !== topicId)
       return { ...out, errorCode: ErrorCode.INVALID_REQUEST, errorMessage: "Topic name and id do not match." };
     broker.topics.delete(topic.name);
+    broker.groups.deleteTopicOffsets(topic.name); // as Kafka: a deleted topic's committed offsets go too
     return { ...out, errorCode: ErrorCode.NONE, errorMessage: null };
   });
   return { throttleTimeMs: 0, responses };

@@ -1,0 +1,18 @@
+// The README's API table must say exactly what the broker advertises.
+import { expect, test } from "bun:test";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { registry } from "../src/handlers/index.ts";
+
+test("README's Supported APIs table matches the handler registry", () => {
+  const readme = readFileSync(join(import.meta.dir, "..", "README.md"), "utf8");
+  const section = readme.slice(readme.indexOf("## Supported APIs"), readme.indexOf("### Consumer-group tool"));
+  const rows = [...section.matchAll(/^\| (\d+) \| (\w+) \| (\d+)(?:–(\d+))? \|$/gm)].map((m) => [
+    Number(m[1]),
+    m[2],
+    Number(m[3]),
+    Number(m[4] ?? m[3]),
+  ]);
+  const served = [...registry.values()].map((h) => [h.api.key, h.api.name, h.api.versions[0], h.api.versions[1]]).sort((a, b) => (a[0] as number) - (b[0] as number));
+  expect(rows).toEqual(served);
+});

@@ -1,113 +1,235 @@
-// A minimal Kafka protocol client built on Brook's own codec: one connection, requests pipelined and
-// matched to responses by correlation id. Used by the command-line tools (which work against any
-// Kafka broker) and by tests that need to send exact requests.
+// A small Kafka client over Bun.connect that speaks through Brook's own codec (protocol/codec.ts and the
+// definitions in protocol/apis). Used by the command-line tools and by tests that send exact requests. It works against any Kafka broker: versions are negotiated with ApiVersions (v0, which every
+// broker answers), and requests can be pinned to a version for tests.
 import type { Socket } from "bun";
+import { ApiVersions } from "../protocol/apis/18-api-versions.ts";
 import { requestCodec, responseCodec } from "../protocol/codec.ts";
 import { Reader } from "../protocol/reader.ts";
-import type { ApiDefinition, Infer, Loose, RequestOf } from "../protocol/types.ts";
+import type { ApiDefinition, Infer, Loose } from "../protocol/types.ts";
 import { Writer } from "../protocol/writer.ts";
 
 interface Pending {
   def: ApiDefinition;
   version: number;
-  resolve: (value: any) => void;
-  reject: (err: Error) => void;
+  resolve: (body: any) => void;
+  reject: (e: Error) => void;
+  timer: ReturnType<typeof setTimeout>;
 }
 
-export class KafkaClient implements AsyncDisposable {
+export class KafkaError extends Error {
+  constructor(
+    readonly code: number,
+    message: string,
+  ) {
+    super(message);
+    this.name = "KafkaError";
+  }
+}
+
+export interface ConnectOptions {
+  clientId?: string;
+  /** per-request timeout (default 30 s) */
+  requestTimeoutMs?: number;
+  /** skip the ApiVersions exchange (then every request needs an explicit version) */
+  skipApiVersions?: boolean;
+}
+
+export class WireClient {
   private socket!: Socket<undefined>;
-  private buffer: Uint8Array = new Uint8Array(0);
+  private buffered = new Uint8Array(0);
   private readonly pending = new Map<number, Pending>();
-  private nextCorrelationId = 1;
-  private closedError: Error | null = null;
+  private nextCorrelation = 1;
+  private closed = false;
+  private outbox: Uint8Array[] = [];
+  /** the broker's version ranges, by API key */
+  readonly versions = new Map<number, [number, number]>();
+  readonly clientId: string;
+  private readonly timeoutMs: number;
 
-  private constructor(readonly clientId: string) {}
+  private constructor(
+    readonly host: string,
+    readonly port: number,
+    opts: ConnectOptions,
+  ) {
+    this.clientId = opts.clientId ?? "brook-admin";
+    this.timeoutMs = opts.requestTimeoutMs ?? 30_000;
+  }
 
-  static async connect(address: string, clientId = "brook-client"): Promise<KafkaClient> {
-    const i = address.lastIndexOf(":");
-    const host = address.slice(0, i).replace(/^\[|\]$/g, "");
-    const port = Number(address.slice(i + 1));
-    const client = new KafkaClient(clientId);
-    client.socket = await Bun.connect({
+  static async connect(address: string, opts: ConnectOptions = {}): Promise<WireClient> {
+    const { host, port } = parseAddress(address);
+    const client = new WireClient(host, port, opts);
+    client.socket = await Bun.connect<undefined>({
       hostname: host,
       port,
       socket: {
         data: (_s, chunk) => client.onData(chunk),
-        close: () => client.fail(new Error("connection closed by the broker")),
-        error: (_s, err) => client.fail(err),
+        drain: () => client.onDrain(),
+        close: () => client.onClose(new Error(`connection to ${address} closed`)),
+        error: (_s, err) => client.onClose(err),
+        connectError: (_s, err) => client.onClose(err),
       },
     });
+    if (!opts.skipApiVersions) {
+      const r = await client.request(ApiVersions, {}, 0);
+      for (const k of r.apiKeys) client.versions.set(k.apiKey, [k.minVersion, k.maxVersion]);
+    }
     return client;
   }
 
-  get closed(): boolean {
-    return this.closedError !== null;
+  get isOpen(): boolean {
+    return !this.closed;
   }
 
-  /** Sends a request; resolves with the decoded response (never, for Produce with acks=0). */
-  request<D extends ApiDefinition>(def: D, version: number, body: Loose<RequestOf<D>>): Promise<Infer<D["response"]>> {
-    if (this.closedError) return Promise.reject(this.closedError);
-    const correlationId = this.nextCorrelationId++;
+  /** The highest version both sides serve (throws when there is none). */
+  versionFor(def: ApiDefinition): number {
+    const theirs = this.versions.get(def.key);
+    if (!theirs) throw new Error(`the broker at ${this.host}:${this.port} does not serve ${def.name}`);
+    const v = Math.min(theirs[1], def.versions[1]);
+    if (v < Math.max(theirs[0], def.versions[0])) throw new Error(`no common version of ${def.name}`);
+    return v;
+  }
+
+  /** Sends a request and resolves with the decoded response body. */
+  request<D extends ApiDefinition>(def: D, body: Loose<Infer<D["request"]>>, version?: number): Promise<Infer<D["response"]>> {
+    if (this.closed) return Promise.reject(new Error(`connection to ${this.host}:${this.port} is closed`));
+    const v = version ?? this.versionFor(def);
+    const flexible = v >= def.flexible;
+    const correlationId = this.nextCorrelation++;
     const w = new Writer(256);
     const sizeAt = w.reserve(4);
     w.int16(def.key);
-    w.int16(version);
+    w.int16(v);
     w.int32(correlationId);
     w.string(this.clientId, false);
-    if (version >= def.flexible) w.uvarint(0);
-    requestCodec(def, version).encode(w, body as never);
+    if (flexible) w.uvarint(0);
+    requestCodec(def, v).encode(w, body as never);
     w.view.setInt32(sizeAt, w.pos - 4);
-    const frame = w.finish();
-    const expectsResponse = !(def.key === 0 && (body as { acks?: number }).acks === 0);
-    const result = expectsResponse
-      ? new Promise<any>((resolve, reject) => this.pending.set(correlationId, { def, version, resolve, reject }))
-      : Promise.resolve(undefined);
-    this.socket.write(frame);
-    return result;
-  }
-
-  private onData(chunk: Uint8Array): void {
-    const joined = new Uint8Array(this.buffer.length + chunk.length);
-    joined.set(this.buffer);
-    joined.set(chunk, this.buffer.length);
-    let pos = 0;
-    const view = new DataView(joined.buffer, joined.byteOffset, joined.byteLength);
-    while (joined.length - pos >= 4) {
-      const size = view.getInt32(pos);
-      if (joined.length - pos - 4 < size) break;
-      const r = new Reader(joined, pos + 4, pos + 4 + size);
-      pos += 4 + size;
-      const correlationId = r.int32();
-      const p = this.pending.get(correlationId);
-      if (!p) continue;
-      this.pending.delete(correlationId);
-      try {
-        // ApiVersions answers with header v0 even when flexible.
-        if (p.version >= p.def.flexible && p.def.key !== 18) {
-          const tags = r.uvarint();
-          for (let i = 0; i < tags; i++) {
-            r.uvarint();
-            r.pos += r.uvarint();
-          }
-        }
-        p.resolve(responseCodec(p.def, p.version).decode(r));
-      } catch (e) {
-        p.reject(e as Error);
-      }
+    const frame = w.finish().slice();
+    if (def.key === 0 && (body as { acks?: number }).acks === 0) {
+      // Produce with acks=0 gets no response at all.
+      this.write(frame);
+      return Promise.resolve(undefined as never);
     }
-    this.buffer = joined.slice(pos);
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.pending.delete(correlationId);
+        reject(new Error(`${def.name} v${v} to ${this.host}:${this.port}: no response within ${this.timeoutMs} ms`));
+      }, this.timeoutMs);
+      this.pending.set(correlationId, { def, version: v, resolve, reject, timer });
+      this.write(frame);
+    });
   }
 
-  private fail(err: Error): void {
-    if (this.closedError) return;
-    this.closedError = err;
-    for (const p of this.pending.values()) p.reject(err);
-    this.pending.clear();
+  /** Writes raw bytes (tests: hand-made or malformed frames). */
+  sendRaw(bytes: Uint8Array): void {
+    this.write(bytes);
   }
 
   close(): void {
-    this.fail(new Error("client closed"));
+    if (this.closed) return;
     this.socket.end();
+    this.onClose(new Error("connection closed by the client"));
+  }
+
+  private write(frame: Uint8Array): void {
+    if (this.outbox.length > 0) {
+      this.outbox.push(frame);
+      return;
+    }
+    const n = this.socket.write(frame);
+    if (n < frame.length) this.outbox.push(frame.subarray(Math.max(n, 0)));
+  }
+
+  private onDrain(): void {
+    while (this.outbox.length > 0) {
+      const f = this.outbox[0]!;
+      const n = this.socket.write(f);
+      if (n < f.length) {
+        this.outbox[0] = f.subarray(Math.max(n, 0));
+        return;
+      }
+      this.outbox.shift();
+    }
+  }
+
+  private onData(chunk: Uint8Array): void {
+    let buf: Uint8Array;
+    if (this.buffered.length === 0) buf = chunk;
+    else {
+      buf = new Uint8Array(this.buffered.length + chunk.length);
+      buf.set(this.buffered);
+      buf.set(chunk, this.buffered.length);
+    }
+    let pos = 0;
+    const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+    while (buf.length - pos >= 4) {
+      const size = view.getInt32(pos);
+      if (buf.length - pos - 4 < size) break;
+      this.onFrame(buf.subarray(pos + 4, pos + 4 + size));
+      pos += 4 + size;
+    }
+    this.buffered = buf.slice(pos);
+  }
+
+  private onFrame(frame: Uint8Array): void {
+    const r = new Reader(frame);
+    const correlationId = r.int32();
+    const p = this.pending.get(correlationId);
+    if (!p) return;
+    this.pending.delete(correlationId);
+    clearTimeout(p.timer);
+    try {
+      const flexible = p.version >= p.def.flexible;
+      if (flexible && p.def.key !== ApiVersions.key) {
+        const tags = r.uvarint();
+        for (let i = 0; i < tags; i++) {
+          r.uvarint();
+          r.pos += r.uvarint();
+        }
+      }
+      p.resolve(responseCodec(p.def, p.version).decode(r));
+    } catch (e) {
+      p.reject(e as Error);
+    }
+  }
+
+  private onClose(err: Error): void {
+    this.closed = true;
+    for (const [id, p] of this.pending) {
+      clearTimeout(p.timer);
+      p.reject(err);
+      this.pending.delete(id);
+    }
+  }
+}
+
+export function parseAddress(address: string): { host: string; port: number } {
+  const m = /^\[?([^\]]*?)\]?:(\d+)$/.exec(address.trim());
+  if (!m) throw new Error(`expected HOST:PORT, got "${address}"`);
+  return { host: m[1]!, port: Number(m[2]) };
+}
+
+/**
+ * The same client with the version pinned per call, for tests that speak one exact version:
+ * `await using c = await KafkaClient.connect(address); await c.request(Fetch, 11, {...})`.
+ */
+export class KafkaClient implements AsyncDisposable {
+  private constructor(private readonly wire: WireClient) {}
+
+  static async connect(address: string, clientId = "brook-client"): Promise<KafkaClient> {
+    return new KafkaClient(await WireClient.connect(address, { clientId, skipApiVersions: true }));
+  }
+
+  get closed(): boolean {
+    return !this.wire.isOpen;
+  }
+
+  request<D extends ApiDefinition>(def: D, version: number, body: Loose<Infer<D["request"]>>): Promise<Infer<D["response"]>> {
+    return this.wire.request(def, body, version);
+  }
+
+  close(): void {
+    this.wire.close();
   }
 
   async [Symbol.asyncDispose](): Promise<void> {

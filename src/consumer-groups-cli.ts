@@ -18,7 +18,7 @@ import { ListOffsets } from "../protocol/apis/02-list-offsets.ts";
 import { Metadata } from "../protocol/apis/03-metadata.ts";
 import { OffsetFetch } from "../protocol/apis/09-offset-fetch.ts";
 import { ErrorCode } from "../protocol/errors.ts";
-import { WireClient } from "./group/admin-client.ts";
+import { WireClient } from "./client.ts";
 import { CONSUMER_PROTOCOL_TYPE, decodeAssignment, type TopicPartitions } from "./group/consumer-protocol.ts";
 
 const USAGE = `usage: brook consumer-groups --bootstrap-server HOST:PORT ACTION [OPTIONS]

@@ -7,7 +7,7 @@ import { JoinGroup } from "../protocol/apis/11-join-group.ts";
 import { OffsetCommit } from "../protocol/apis/08-offset-commit.ts";
 import { SyncGroup } from "../protocol/apis/14-sync-group.ts";
 import { startBroker, type BrokerHandle } from "../src/index.ts";
-import { WireClient } from "../src/group/admin-client.ts";
+import { WireClient } from "../src/client.ts";
 import { encodeAssignment, encodeSubscription } from "../src/group/consumer-protocol.ts";
 import { CLI } from "./helpers/broker.ts";
 import { run } from "./helpers/run.ts";

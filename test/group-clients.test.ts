@@ -6,7 +6,7 @@ import { describe, expect, setDefaultTimeout, test } from "bun:test";
 import { Kafka, logLevel } from "kafkajs";
 import { OffsetFetch } from "../protocol/apis/09-offset-fetch.ts";
 import { startBroker, type BrokerHandle } from "../src/index.ts";
-import { WireClient } from "../src/group/admin-client.ts";
+import { WireClient } from "../src/client.ts";
 import { jsonLines } from "./helpers/run.ts";
 import { kcat, pyScript, requireTools, spawnPyScript } from "./helpers/clients.ts";
 import { DescribeGroups } from "../protocol/apis/15-describe-groups.ts";

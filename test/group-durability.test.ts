@@ -11,7 +11,7 @@ import { OffsetFetch } from "../protocol/apis/09-offset-fetch.ts";
 import { SyncGroup } from "../protocol/apis/14-sync-group.ts";
 import { CreateTopics } from "../protocol/apis/19-create-topics.ts";
 import { startBroker } from "../src/index.ts";
-import { WireClient } from "../src/group/admin-client.ts";
+import { WireClient } from "../src/client.ts";
 import { encodeSubscription } from "../src/group/consumer-protocol.ts";
 import { OFFSETS_FILE } from "../src/group/offset-store.ts";
 import { spawnBroker } from "./helpers/broker.ts";

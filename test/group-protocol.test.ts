@@ -17,7 +17,7 @@ import { OffsetFetch } from "../protocol/apis/09-offset-fetch.ts";
 import { SyncGroup } from "../protocol/apis/14-sync-group.ts";
 import { ErrorCode as E } from "../protocol/errors.ts";
 import { startBroker, type BrokerHandle } from "../src/index.ts";
-import { WireClient } from "../src/group/admin-client.ts";
+import { WireClient } from "../src/client.ts";
 import { encodeAssignment, encodeSubscription } from "../src/group/consumer-protocol.ts";
 import { concat, int32, RawClient, requestFrame, str } from "./helpers/wire.ts";
 import { tempDir, type TempDir } from "./helpers/tmp.ts";

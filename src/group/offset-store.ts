@@ -17,6 +17,7 @@ import { closeSync, existsSync, fsyncSync, ftruncateSync, openSync, readFileSync
 import { dirname, join } from "node:path";
 import { Packr } from "msgpackr";
 import { crc32c } from "../../protocol/records/crc32c.ts";
+import { FRAME_HEADER, concat, frame, syncDir, writeAll } from "../framed-file.ts";
 import type { Logger } from "../log.ts";
 
 export const OFFSETS_FILE = "brook-consumer-offsets.log";
@@ -25,7 +26,6 @@ const COMMIT = 0;
 const OFFSET_TOMBSTONE = 1;
 const GROUP = 2;
 const GROUP_TOMBSTONE = 3;
-const FRAME_HEADER = 8;
 /** Refuse absurd lengths when reading (a torn length field can be anything). */
 const MAX_RECORD = 64 * 1024 * 1024;
 
@@ -187,10 +187,10 @@ export class OffsetStore {
     if (this.closed) return;
     const tmp = `${this.path}.tmp`;
     const frames: Uint8Array[] = [];
-    for (const g of state.groups) frames.push(frame([GROUP, g.group, g.protocolType, g.generationId, g.emptySince]));
+    for (const g of state.groups) frames.push(encodeRecord([GROUP, g.group, g.protocolType, g.generationId, g.emptySince]));
     for (const o of state.offsets)
       frames.push(
-        frame([COMMIT, o.group, o.topic, o.partition, o.offset, o.leaderEpoch, o.metadata, o.commitTimestamp, o.expireTimestamp]),
+        encodeRecord([COMMIT, o.group, o.topic, o.partition, o.offset, o.leaderEpoch, o.metadata, o.commitTimestamp, o.expireTimestamp]),
       );
     const body = concat(frames);
     const tfd = openSync(tmp, "w");
@@ -225,7 +225,7 @@ export class OffsetStore {
 
   private write(recs: unknown[][]): void {
     if (this.closed) throw new Error("offset store is closed");
-    const body = concat(recs.map(frame));
+    const body = concat(recs.map(encodeRecord));
     writeAll(this.fd, body);
     this.size += body.length;
     this.records += recs.length;
@@ -274,43 +274,6 @@ function apply(rec: unknown[], offsets: Map<string, StoredOffset>, groups: Map<s
   return false;
 }
 
-function frame(rec: unknown[]): Uint8Array {
-  const payload = packr.pack(rec);
-  const out = new Uint8Array(FRAME_HEADER + payload.length);
-  const view = new DataView(out.buffer);
-  view.setUint32(0, payload.length);
-  view.setUint32(4, crc32c(payload));
-  out.set(payload, FRAME_HEADER);
-  return out;
-}
-
-function concat(parts: Uint8Array[]): Uint8Array {
-  if (parts.length === 1) return parts[0]!;
-  let n = 0;
-  for (const p of parts) n += p.length;
-  const out = new Uint8Array(n);
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
-}
-
-function writeAll(fd: number, data: Uint8Array): void {
-  let done = 0;
-  while (done < data.length) done += writeSync(fd, data, done, data.length - done);
-}
-
-function syncDir(dir: string): void {
-  try {
-    const fd = openSync(dir, "r");
-    try {
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
-  } catch {
-    // not every platform lets a directory be fsynced; the rename itself is atomic
-  }
+function encodeRecord(rec: unknown[]): Uint8Array {
+  return frame(packr.pack(rec));
 }

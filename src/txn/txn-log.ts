@@ -10,10 +10,10 @@
 import { closeSync, existsSync, fsyncSync, ftruncateSync, openSync, readFileSync, renameSync, writeSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { crc32c } from "../../protocol/records/crc32c.ts";
+import { FRAME_HEADER, concat, frame, syncDir, writeAll } from "../framed-file.ts";
 import type { Logger } from "../log.ts";
 
 export const TXN_LOG_FILE = "brook-transactions.log";
-const FRAME_HEADER = 8;
 const MAX_RECORD = 64 * 1024 * 1024;
 
 /** One transactional id's metadata as stored. */
@@ -128,7 +128,7 @@ export class TxnLog {
   compact(state: StoredTxn[]): void {
     if (this.closed) return;
     const tmp = `${this.path}.tmp`;
-    const body = concat(state.map(frame));
+    const body = concat(state.map(encodeRecord));
     const tfd = openSync(tmp, "w");
     try {
       writeAll(tfd, body);
@@ -156,7 +156,7 @@ export class TxnLog {
 
   private write(recs: Record_[], sync: boolean): void {
     if (this.closed) throw new Error("transaction log is closed");
-    writeAll(this.fd, concat(recs.map(frame)));
+    writeAll(this.fd, concat(recs.map(encodeRecord)));
     if (sync) fsyncSync(this.fd);
     this.records += recs.length;
   }
@@ -164,43 +164,6 @@ export class TxnLog {
 
 const encoder = new TextEncoder();
 
-function frame(rec: Record_): Uint8Array {
-  const payload = encoder.encode(JSON.stringify(rec));
-  const out = new Uint8Array(FRAME_HEADER + payload.length);
-  const view = new DataView(out.buffer);
-  view.setUint32(0, payload.length);
-  view.setUint32(4, crc32c(payload));
-  out.set(payload, FRAME_HEADER);
-  return out;
-}
-
-function concat(parts: Uint8Array[]): Uint8Array {
-  if (parts.length === 1) return parts[0]!;
-  let n = 0;
-  for (const p of parts) n += p.length;
-  const out = new Uint8Array(n);
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
-}
-
-function writeAll(fd: number, data: Uint8Array): void {
-  let done = 0;
-  while (done < data.length) done += writeSync(fd, data, done, data.length - done);
-}
-
-function syncDir(dir: string): void {
-  try {
-    const fd = openSync(dir, "r");
-    try {
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
-  } catch {
-    // not every platform lets a directory be fsynced; the rename itself is atomic
-  }
+function encodeRecord(rec: Record_): Uint8Array {
+  return frame(encoder.encode(JSON.stringify(rec)));
 }

@@ -3,6 +3,7 @@
 FROM oven/bun:1
 WORKDIR /app
 COPY package.json package-lock.json ./
+COPY scripts/stubs ./scripts/stubs
 RUN bun install --production --frozen-lockfile || bun install --production
 COPY src ./src
 COPY protocol ./protocol

@@ -175,37 +175,47 @@ export async function startBroker(opts: BrokerOptions = {}, registry: Registry =
   broker.txn.start(); // producer state, transaction log, completion of what a crash left open
 
   const connections = new Set<Connection>();
-  const listener: TCPSocketListener<{ conn: Connection }> = Bun.listen<{ conn: Connection }>({
-    hostname: config.listener.host === "" ? "0.0.0.0" : config.listener.host,
-    port: config.listener.port,
-    socket: {
-      open(socket: Socket<{ conn: Connection }>) {
-        const peer = `${socket.remoteAddress}`;
-        const conn = new Connection(
-          socket as Socket<unknown>,
-          config.socketRequestMaxBytes,
-          createResponder(broker, registry, log, peer),
-          log,
-          peer,
-        );
-        socket.data = { conn };
-        connections.add(conn);
+  let listener: TCPSocketListener<{ conn: Connection }>;
+  try {
+    listener = Bun.listen<{ conn: Connection }>({
+      hostname: config.listener.host === "" ? "0.0.0.0" : config.listener.host,
+      port: config.listener.port,
+      socket: {
+        open(socket: Socket<{ conn: Connection }>) {
+          const peer = `${socket.remoteAddress}`;
+          const conn = new Connection(
+            socket as Socket<unknown>,
+            config.socketRequestMaxBytes,
+            createResponder(broker, registry, log, peer),
+            log,
+            peer,
+          );
+          socket.data = { conn };
+          connections.add(conn);
+        },
+        data(socket, chunk) {
+          socket.data.conn.onData(chunk);
+        },
+        drain(socket) {
+          socket.data.conn.onDrain();
+        },
+        close(socket) {
+          socket.data?.conn.onClose();
+          if (socket.data) connections.delete(socket.data.conn);
+        },
+        error(socket, err) {
+          log.warn(`connection error from ${socket.remoteAddress}: ${err.message}`);
+        },
       },
-      data(socket, chunk) {
-        socket.data.conn.onData(chunk);
-      },
-      drain(socket) {
-        socket.data.conn.onDrain();
-      },
-      close(socket) {
-        socket.data?.conn.onClose();
-        if (socket.data) connections.delete(socket.data.conn);
-      },
-      error(socket, err) {
-        log.warn(`connection error from ${socket.remoteAddress}: ${err.message}`);
-      },
-    },
-  });
+    });
+  } catch (e) {
+    // Nothing listens, so release what startup opened (an embedding test suite carries on).
+    broker.groups.close();
+    broker.txn.stop();
+    broker.txn.close();
+    broker.topics.closeAll();
+    throw new Error(`cannot listen on ${config.listener.host}:${config.listener.port}: ${(e as Error).message}`);
+  }
 
   const port = listener.port;
   broker.maintenance.start();

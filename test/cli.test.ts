@@ -4,7 +4,7 @@ import { describe, expect, test } from "bun:test";
 import { writeFileSync } from "node:fs";
 import { Kafka, logLevel } from "kafkajs";
 import { CLI, REPO_ROOT, spawnBroker } from "./helpers/broker.ts";
-import { kcatConsume } from "./helpers/clients.ts";
+import { kcatConsume, kcatMetadata } from "./helpers/clients.ts";
 import { run } from "./helpers/run.ts";
 import { tempDir } from "./helpers/tmp.ts";
 
@@ -87,4 +87,19 @@ test("SIGTERM: exit 0, and everything acknowledged is there after a restart", as
   await using again = await spawnBroker({ dataDir: dir.path });
   const msgs = await kcatConsume(again.address, "sigterm", { partition: 0 });
   expect(msgs.map((m) => [m.offset, m.key, m.payload])).toEqual(Array.from({ length: 50 }, (_, i) => [i, `k${i}`, `v${i}`]));
+});
+
+test("a listener port already in use: a clear error and a non-zero exit; the data dir stays usable", async () => {
+  await using dir = await tempDir();
+  await using first = await spawnBroker({ dataDir: dir.join("a") });
+  const r = await run([bun, CLI, "--override", `log.dirs=${dir.join("b")}`, "--override", `listeners=PLAINTEXT://127.0.0.1:${first.port}`], {
+    cwd: REPO_ROOT,
+    timeoutMs: 20_000,
+  });
+  expect(r.exitCode).toBe(1);
+  expect(r.stderr).toContain(`cannot listen on 127.0.0.1:${first.port}`);
+  expect(r.stdout).not.toContain("brook listening on");
+  await using again = await spawnBroker({ dataDir: dir.join("b") });
+  const md = await kcatMetadata(again.address);
+  expect(md.brokers.map((b: { name: string }) => b.name)).toEqual([again.address]);
 });

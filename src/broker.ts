@@ -11,7 +11,7 @@ import { createResponder, type Registry } from "./server/dispatch.ts";
 import { registry as defaultRegistry } from "./handlers/index.ts";
 import { TopicStore, writeFileAtomic, type Partition } from "./topics.ts";
 import type { LogConfig } from "./log/partition-log.ts";
-import { Producers } from "./producers.ts";
+import { ProducerIdAllocator } from "./producer-ids.ts";
 import { GroupCoordinator } from "./group/coordinator.ts";
 import { TransactionCoordinator } from "./txn/coordinator.ts";
 import { DynamicBrokerConfig } from "./dynamic-config.ts";
@@ -43,7 +43,8 @@ type Waiter = () => void;
 
 export class Broker {
   readonly topics: TopicStore;
-  readonly producers: Producers;
+  /** producer ids from durably reserved blocks (transactional ids map to them in src/txn) */
+  readonly producerIds: ProducerIdAllocator;
   readonly groups: GroupCoordinator;
   /** transactions and per-partition producer state (started by startBroker, after the logs load) */
   readonly txn: TransactionCoordinator;
@@ -67,7 +68,7 @@ export class Broker {
     this.topics = new TopicStore(config.logDirs, (c) => this.logConfig(c), log);
     this.maintenance = new LogMaintenance(this.topics, config, log);
     this.clusterId = this.loadMetaProperties();
-    this.producers = new Producers(config.logDirs[0]!);
+    this.producerIds = new ProducerIdAllocator(config.logDirs[0]!);
     this.groups = GroupCoordinator.forBroker(config, log, this.topics);
     this.txn = new TransactionCoordinator(this);
     this.advertisedHost = config.advertised.host;

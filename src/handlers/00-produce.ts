@@ -8,7 +8,7 @@
 // must belong to the producer's ongoing transaction. LogAppendTime batches keep their records' own deltas.
 import { Produce } from "../../protocol/apis/00-produce.ts";
 import { ErrorCode } from "../../protocol/errors.ts";
-import { stampLogAppendTime, validateBatches } from "../../protocol/records/batch.ts";
+import { ATTRIBUTES, codecOf, dataView, stampLogAppendTime, validateBatches } from "../../protocol/records/batch.ts";
 import type { ResponseOf } from "../../protocol/types.ts";
 import { cleanupPolicy, topicConfigValue } from "../topic-config.ts";
 import { parseBatchRecords, rebuildBatch } from "../log/batch-rewrite.ts";
@@ -62,7 +62,7 @@ export default handler(Produce, (req, ctx) => {
       // means the batch is stored (and served) with that codec. Both need the records, not just the header.
       const compacted = cleanupPolicy(topic.configs, broker.config).compact;
       const wantCodec = CODEC_OF[config("compression.type")] ?? -1;
-      const codec = new DataView(records.buffer, records.byteOffset).getInt16(21) & 7;
+      const codec = codecOf(dataView(records).getInt16(ATTRIBUTES));
       if (compacted || (wantCodec >= 0 && wantCodec !== codec)) {
         let parsed;
         try {

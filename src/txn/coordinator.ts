@@ -176,7 +176,7 @@ export interface TxnOffsetCommitRequest {
   }[];
 }
 
-type Deps = Pick<Broker, "config" | "log" | "topics" | "groups" | "producers" | "notifyAppend">;
+type Deps = Pick<Broker, "config" | "log" | "topics" | "groups" | "producerIds" | "notifyAppend">;
 
 /** PRODUCER_FENCED for clients that know it (KIP-588), INVALID_PRODUCER_EPOCH for older request versions. */
 export function fencedError(version: number, firstVersionWithFenced: number): number {
@@ -316,7 +316,7 @@ export class TransactionCoordinator {
   initProducerId(transactionalId: string | null, timeoutMs: number, expectedProducerId: number, expectedEpoch: number, version: number): InitProducerIdResult {
     const fail = (errorCode: number): InitProducerIdResult => ({ errorCode, producerId: -1, producerEpoch: -1 });
     // Like Kafka, an idempotent producer always gets a fresh producer id (it bumps epochs on its own).
-    if (transactionalId === null) return { errorCode: ErrorCode.NONE, producerId: this.broker.producers.ids.allocate(), producerEpoch: 0 };
+    if (transactionalId === null) return { errorCode: ErrorCode.NONE, producerId: this.broker.producerIds.allocate(), producerEpoch: 0 };
     if (transactionalId === "") return fail(ErrorCode.INVALID_REQUEST);
     if ((expectedProducerId < 0) !== (expectedEpoch < 0)) return fail(ErrorCode.INVALID_REQUEST);
     if (!this.active) return fail(ErrorCode.COORDINATOR_NOT_AVAILABLE);
@@ -325,7 +325,7 @@ export class TransactionCoordinator {
     const now = Date.now();
     let t = this.txns.get(transactionalId);
     if (!t) {
-      t = new TxnMetadata(transactionalId, this.broker.producers.ids.allocate(), timeoutMs, now);
+      t = new TxnMetadata(transactionalId, this.broker.producerIds.allocate(), timeoutMs, now);
       this.txns.set(transactionalId, t);
       this.byProducerId.set(t.producerId, t);
     }
@@ -355,7 +355,7 @@ export class TransactionCoordinator {
     }
     if (isEpochExhausted(t.producerEpoch) && (!expected || expected.epoch === t.producerEpoch)) {
       const lastEpoch = expected ? t.producerEpoch : -1;
-      this.setProducerId(t, this.broker.producers.ids.allocate());
+      this.setProducerId(t, this.broker.producerIds.allocate());
       t.producerEpoch = 0;
       t.lastProducerEpoch = lastEpoch;
     } else if (!expected) {

@@ -21,7 +21,7 @@ export interface UnknownTag {
 
 const ZERO_UUID = "0".repeat(32);
 
-export function hasField(field: Field, version: number): boolean {
+function hasField(field: Field, version: number): boolean {
   return version >= (field.since ?? 0) && version <= (field.until ?? Number.POSITIVE_INFINITY);
 }
 
@@ -251,8 +251,4 @@ export function requestCodec<D extends ApiDefinition>(def: D, version: number): 
 
 export function responseCodec<D extends ApiDefinition>(def: D, version: number): Codec<Infer<D["response"]>> {
   return codecFor(def, version, "response");
-}
-
-export function isFlexible(def: ApiDefinition, version: number): boolean {
-  return version >= def.flexible;
 }

@@ -1,7 +1,7 @@
 // Topics and their partitions: creation (validated like Kafka), deletion, lookup, and the durable topic
 // catalogue. The catalogue is a small JSON file in the first log dir, replaced atomically
 // (write + fsync + rename) so a crash leaves either the old or the new version.
-import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeSync } from "node:fs";
+import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import { randomBytes } from "node:crypto";
 import { ErrorCode } from "../protocol/errors.ts";
@@ -218,6 +218,3 @@ export function writeFileAtomic(path: string, text: string): void {
   renameSync(tmp, path);
 }
 
-export function removeDir(path: string): void {
-  rmSync(path, { recursive: true, force: true });
-}

@@ -13,6 +13,7 @@ import { DescribeGroups } from "../protocol/apis/15-describe-groups.ts";
 import { decodeAssignment } from "../src/group/consumer-protocol.ts";
 import { readLines } from "./helpers/run.ts";
 import { tempDir, topicName } from "./helpers/tmp.ts";
+import { until } from "./helpers/poll.ts";
 
 setDefaultTimeout(120_000);
 
@@ -198,13 +199,6 @@ describe("librdkafka and kafka-python group consumers", () => {
         c.close();
       }
     };
-    const until = async (what: string, cond: () => Promise<boolean> | boolean) => {
-      const deadline = Date.now() + 45_000;
-      while (!(await cond())) {
-        if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}: ${JSON.stringify(await describeNow())}`);
-        await Bun.sleep(50);
-      }
-    };
     const a = start("a");
     const consumed = () => new Set([...a.lines, ...(bm?.lines ?? [])].filter((l) => l.offset !== undefined).map((l) => `${l.partition}:${l.offset}`));
     let bm: ReturnType<typeof start> | undefined;
@@ -212,14 +206,14 @@ describe("librdkafka and kafka-python group consumers", () => {
       await until("the first member to own all six partitions", async () => {
         const d = await describeNow();
         return d.state === "Stable" && d.members.length === 1 && d.members[0]!.length === 6;
-      });
+      }, 45_000, describeNow);
       bm = start("b");
       await until("two members with three partitions each", async () => {
         const d = await describeNow();
         return d.state === "Stable" && d.members.length === 2 && d.members.every((m) => m.length === 3);
-      });
+      }, 45_000, describeNow);
       expect((await describeNow()).protocol).toBe("cooperative-sticky");
-      await until("all 60 messages consumed", () => consumed().size === 60);
+      await until("all 60 messages consumed", () => consumed().size === 60, 45_000, describeNow);
     } finally {
       // The second member stops first, so its record of added partitions is only the hand-over.
       await Bun.write(`${stop}-b`, "");
@@ -260,13 +254,6 @@ describe("librdkafka and kafka-python group consumers", () => {
         for await (const line of readLines(proc.stdout)) if (line.startsWith("{")) lines.push(JSON.parse(line));
       })();
       return { proc, lines, done, stop: async () => (await Bun.write(dir.join(`stop-${name}`), ""), await proc.exited, await done) };
-    };
-    const until = async (what: string, cond: () => boolean) => {
-      const deadline = Date.now() + 30_000;
-      while (!cond()) {
-        if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-        await Bun.sleep(50);
-      }
     };
     const first = run("first");
     try {

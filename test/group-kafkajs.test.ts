@@ -8,6 +8,7 @@ import { startBroker, type BrokerHandle } from "../src/index.ts";
 import { REPO_ROOT } from "./helpers/broker.ts";
 import { readLines } from "./helpers/run.ts";
 import { tempDir, topicName, type TempDir } from "./helpers/tmp.ts";
+import { until } from "./helpers/poll.ts";
 
 setDefaultTimeout(90_000);
 
@@ -33,14 +34,6 @@ afterAll(async () => {
   await dir?.remove();
 });
 
-/** Polls a real condition with a bound. */
-async function until(what: string, cond: () => boolean | Promise<boolean>, timeoutMs = 30_000, describe?: () => unknown): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await cond())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${describe ? `: ${JSON.stringify(describe())}` : ""}`);
-    await Bun.sleep(50);
-  }
-}
 
 interface Member {
   name: string;

@@ -198,7 +198,8 @@ describe("compaction with stock clients", () => {
       await producer.disconnect();
     },
     "zstd (librdkafka)": async (topic, records) => {
-      await confluentProduce({ bootstrap: broker.address, topic, messages: records.map((r) => ({ ...r, partition: 0 })), config: { "compression.type": "zstd", "linger.ms": 50 } });
+      // Metadata first and a long linger: flush() at the end sends all five as one batch.
+      await confluentProduce({ bootstrap: broker.address, topic, warm_metadata: true, messages: records.map((r) => ({ ...r, partition: 0 })), config: { "compression.type": "zstd", "linger.ms": 10000 } });
     },
     "snappy, xerial framing (Java style)": (topic, records) => brookProduce(topic, encodeBatch({ codec: 2, records })),
     "snappy, raw framing (librdkafka style)": (topic, records) => brookProduce(topic, rawSnappy(records)),

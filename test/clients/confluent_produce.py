@@ -9,6 +9,8 @@ stdin JSON:
   generate        {count, key_prefix, value_prefix, keys}: generate messages i=0..count-1 instead
   flush_every     flush after every N messages (forces separate requests/batches); default: only at the end
   flush_timeout   seconds (default 30)
+  warm_metadata   fetch the topic's metadata before producing, so messages queue straight on their
+                  partition (with linger.ms, the whole run then goes out as one batch at flush)
 stdout: one JSON line per delivery report, as it arrives:
   {"i", "topic", "partition", "offset", "key", "value", "headers", "timestamp", "error"}
   then {"summary": {"delivered": n, "failed": m}}
@@ -67,6 +69,8 @@ producer = Producer(conf)
 flush_every = req.get("flush_every")
 flush_timeout = req.get("flush_timeout", 30)
 try:
+    if req.get("warm_metadata"):
+        producer.list_topics(req["topic"], timeout=flush_timeout)
     for i, m in enumerate(messages):
         kwargs = {
             "value": to_bytes(m.get("value")),

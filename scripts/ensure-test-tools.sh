@@ -1,19 +1,26 @@
 #!/usr/bin/env bash
-# Installs the stock Kafka clients the end-to-end tests drive, when they are missing:
+# Installs the outside tools the end-to-end tests drive, when they are missing:
 #   kcat                    (librdkafka CLI)
 #   python3-confluent-kafka (librdkafka from Python)
 #   python3-kafka           (kafka-python, a pure-Python client)
+#   lz4, zstd, gzip         (codec interop checks)
+#   openssl                 (test certificate authorities and broker certificates)
+#   chromium                (the web console, driven headless by puppeteer-core)
 # The tests call the Debian interpreter explicitly as /usr/bin/python3, because a python3 earlier on PATH
 # (pyenv, venv) does not see the Debian packages. Idempotent: does nothing when everything is present.
+# Another apt/dpkg process holding the lock (unattended upgrades, a parallel install) is waited for.
 set -euo pipefail
 
 PY=/usr/bin/python3
-PACKAGES=(kcat python3-confluent-kafka python3-kafka lz4 zstd gzip)
+PACKAGES=(kcat python3-confluent-kafka python3-kafka lz4 zstd gzip openssl chromium)
+LOCK_WAIT_SECONDS=${APT_LOCK_WAIT_SECONDS:-900}
 
 have_tools() {
   command -v kcat >/dev/null 2>&1 &&
     command -v lz4 >/dev/null 2>&1 &&
     command -v zstd >/dev/null 2>&1 &&
+    command -v openssl >/dev/null 2>&1 &&
+    [ -x /usr/bin/chromium ] &&
     [ -x "$PY" ] &&
     "$PY" -c 'import confluent_kafka, kafka' >/dev/null 2>&1
 }
@@ -39,13 +46,35 @@ if ! command -v apt-get >/dev/null 2>&1; then
   exit 1
 fi
 
+# apt-get waits for the dpkg frontend lock itself (DPkg::Lock::Timeout); `apt-get update` takes the
+# lists lock, which that option does not always cover on older apt, so retry while it is held.
+apt_get() {
+  local deadline=$((SECONDS + LOCK_WAIT_SECONDS)) out status
+  while :; do
+    set +e
+    out=$("${SUDO[@]}" apt-get -o DPkg::Lock::Timeout="$LOCK_WAIT_SECONDS" "$@" 2>&1)
+    status=$?
+    set -e
+    printf '%s\n' "$out" >&2
+    if [ $status -eq 0 ]; then return 0; fi
+    if grep -qiE 'could not get lock|unable to lock|lock-frontend' <<<"$out" && [ $SECONDS -lt $deadline ]; then
+      echo "ensure-test-tools: another apt/dpkg process holds the lock; waiting" >&2
+      sleep 5
+      continue
+    fi
+    return $status
+  done
+}
+
 export DEBIAN_FRONTEND=noninteractive
-"${SUDO[@]}" apt-get update
-"${SUDO[@]}" apt-get install -y --no-install-recommends "${PACKAGES[@]}"
+apt_get update
+apt_get install -y --no-install-recommends "${PACKAGES[@]}"
 
 if ! have_tools; then
-  echo "ensure-test-tools: FAILED: after installing, kcat or '$PY -c \"import confluent_kafka, kafka\"' still fails" >&2
+  echo "ensure-test-tools: FAILED: after installing, a tool is still missing" >&2
   command -v kcat >&2 || echo "  kcat: not on PATH" >&2
+  command -v openssl >&2 || echo "  openssl: not on PATH" >&2
+  [ -x /usr/bin/chromium ] || echo "  /usr/bin/chromium: missing" >&2
   "$PY" -c 'import confluent_kafka, kafka' >&2 || true
   exit 1
 fi

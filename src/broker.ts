@@ -4,11 +4,12 @@ import { existsSync, mkdirSync, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { randomBytes } from "node:crypto";
 import type { Socket, TCPSocketListener } from "bun";
-import { buildConfig, readPropertiesFile, type BrokerConfig } from "./config.ts";
+import { buildConfig, readPropertiesFile, type BrokerConfig, type ListenerConfig } from "./config.ts";
 import { Logger, type Level } from "./log.ts";
 import { Connection } from "./server/connection.ts";
-import { createResponder, type Registry } from "./server/dispatch.ts";
+import { createResponder } from "./server/dispatch.ts";
 import { registry as defaultRegistry } from "./handlers/index.ts";
+import type { BrokerContext, ListenerContext, Registry } from "./handlers/handler.ts";
 import { TopicStore, writeFileAtomic, type Partition } from "./topics.ts";
 import type { LogConfig } from "./log/partition-log.ts";
 import { ProducerIdAllocator } from "./producer-ids.ts";
@@ -30,18 +31,31 @@ export interface BrokerOptions {
   ephemeralPort?: boolean;
 }
 
-export interface BrokerHandle extends AsyncDisposable {
+/** A listener the broker accepts connections on. */
+export interface BoundListener {
+  readonly name: string;
+  readonly securityProtocol: string;
   readonly host: string;
   readonly port: number;
   /** "host:port", ready to use as a bootstrap server */
   readonly address: string;
+}
+
+export interface BrokerHandle extends AsyncDisposable {
+  /** the first listener's host, port and address */
+  readonly host: string;
+  readonly port: number;
+  /** "host:port", ready to use as a bootstrap server */
+  readonly address: string;
+  /** every listener, in the order of the `listeners` property */
+  readonly listeners: readonly BoundListener[];
   readonly broker: Broker;
   close(): Promise<void>;
 }
 
 type Waiter = () => void;
 
-export class Broker {
+export class Broker implements BrokerContext {
   readonly topics: TopicStore;
   /** producer ids from durably reserved blocks (transactional ids map to them in src/txn) */
   readonly producerIds: ProducerIdAllocator;
@@ -54,8 +68,6 @@ export class Broker {
   readonly maintenance: LogMaintenance;
   readonly clusterId: string;
   readonly startedAt = Date.now();
-  advertisedHost: string;
-  advertisedPort: number;
   private readonly waiters = new Map<Partition, Set<Waiter>>();
   private stopping = false;
 
@@ -71,8 +83,6 @@ export class Broker {
     this.producerIds = new ProducerIdAllocator(config.logDirs[0]!);
     this.groups = GroupCoordinator.forBroker(config, log, this.topics);
     this.txn = new TransactionCoordinator(this);
-    this.advertisedHost = config.advertised.host;
-    this.advertisedPort = config.advertised.port;
   }
 
   get nodeId(): number {
@@ -176,51 +186,34 @@ export async function startBroker(opts: BrokerOptions = {}, registry: Registry =
   broker.txn.start(); // producer state, transaction log, completion of what a crash left open
 
   const connections = new Set<Connection>();
-  let listener: TCPSocketListener<{ conn: Connection }>;
+  const bound: { config: ListenerConfig; server: TCPSocketListener<{ conn: Connection }>; context: ListenerContext }[] = [];
+  const stopListening = () => {
+    for (const b of bound) b.server.stop(false);
+  };
   try {
-    listener = Bun.listen<{ conn: Connection }>({
-      hostname: config.listener.host === "" ? "0.0.0.0" : config.listener.host,
-      port: config.listener.port,
-      socket: {
-        open(socket: Socket<{ conn: Connection }>) {
-          const peer = `${socket.remoteAddress}`;
-          const conn = new Connection(
-            socket as Socket<unknown>,
-            config.socketRequestMaxBytes,
-            createResponder(broker, registry, log, peer),
-            log,
-            peer,
-          );
-          socket.data = { conn };
-          connections.add(conn);
-        },
-        data(socket, chunk) {
-          socket.data.conn.onData(chunk);
-        },
-        drain(socket) {
-          socket.data.conn.onDrain();
-        },
-        close(socket) {
-          socket.data?.conn.onClose();
-          if (socket.data) connections.delete(socket.data.conn);
-        },
-        error(socket, err) {
-          log.warn(`connection error from ${socket.remoteAddress}: ${err.message}`);
-        },
-      },
-    });
+    for (const l of config.listeners) {
+      // The advertised port is filled in once the port is known (listeners on port 0).
+      const context = { name: l.name, securityProtocol: l.securityProtocol, advertisedHost: l.advertised.host, advertisedPort: l.advertised.port };
+      let server: TCPSocketListener<{ conn: Connection }>;
+      try {
+        server = listen(broker, registry, log, l, context, connections);
+      } catch (e) {
+        throw new Error(`cannot listen on ${l.host}:${l.port} (listener ${l.name}): ${(e as Error).message}`);
+      }
+      if (l.advertised.port === 0 || l.advertised.port === l.port) context.advertisedPort = server.port;
+      bound.push({ config: l, server, context });
+    }
   } catch (e) {
     // Nothing listens, so release what startup opened (an embedding test suite carries on).
+    stopListening();
     broker.groups.close();
     broker.txn.stop();
     broker.txn.close();
     broker.topics.closeAll();
-    throw new Error(`cannot listen on ${config.listener.host}:${config.listener.port}: ${(e as Error).message}`);
+    throw e;
   }
 
-  const port = listener.port;
   broker.maintenance.start();
-  if (config.advertised.port === 0 || config.advertised.port === config.listener.port) broker.advertisedPort = port;
 
   let flushTimer: ReturnType<typeof setInterval> | null = null;
   if (config.flushIntervalMs < Number.MAX_SAFE_INTEGER) {
@@ -231,7 +224,7 @@ export async function startBroker(opts: BrokerOptions = {}, registry: Registry =
   let closing: Promise<void> | null = null;
   const close = () =>
     (closing ??= (async () => {
-      listener.stop(false);
+      stopListening();
       broker.wakeAll();
       broker.groups.close();
       broker.txn.stop();
@@ -245,13 +238,59 @@ export async function startBroker(opts: BrokerOptions = {}, registry: Registry =
       log.info("broker stopped");
     })());
 
-  const host = config.listener.host === "" || config.listener.host === "0.0.0.0" ? "127.0.0.1" : config.listener.host;
+  const listeners: BoundListener[] = bound.map(({ config: l, server }) => {
+    const host = l.host === "" || l.host === "0.0.0.0" ? "127.0.0.1" : l.host === "::" ? "::1" : l.host;
+    return { name: l.name, securityProtocol: l.securityProtocol, host, port: server.port, address: `${host.includes(":") ? `[${host}]` : host}:${server.port}` };
+  });
+  const first = listeners[0]!;
   return {
-    host,
-    port,
-    address: `${host.includes(":") ? `[${host}]` : host}:${port}`,
+    host: first.host,
+    port: first.port,
+    address: first.address,
+    listeners,
     broker,
     close,
     [Symbol.asyncDispose]: close,
   };
+}
+
+function listen(
+  broker: Broker,
+  registry: Registry,
+  log: Logger,
+  l: ListenerConfig,
+  context: ListenerContext,
+  connections: Set<Connection>,
+): TCPSocketListener<{ conn: Connection }> {
+  return Bun.listen<{ conn: Connection }>({
+    hostname: l.host === "" ? "0.0.0.0" : l.host,
+    port: l.port,
+    socket: {
+      open(socket: Socket<{ conn: Connection }>) {
+        const peer = `${socket.remoteAddress}`;
+        const conn = new Connection(
+          socket as Socket<unknown>,
+          broker.config.socketRequestMaxBytes,
+          createResponder(broker, registry, log, peer, context),
+          log,
+          peer,
+        );
+        socket.data = { conn };
+        connections.add(conn);
+      },
+      data(socket, chunk) {
+        socket.data.conn.onData(chunk);
+      },
+      drain(socket) {
+        socket.data.conn.onDrain();
+      },
+      close(socket) {
+        socket.data?.conn.onClose();
+        if (socket.data) connections.delete(socket.data.conn);
+      },
+      error(socket, err) {
+        log.warn(`connection error from ${socket.remoteAddress}: ${err.message}`);
+      },
+    },
+  });
 }

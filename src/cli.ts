@@ -57,7 +57,8 @@ async function main(): Promise<void> {
     console.error(`brook: failed to start: ${(e as Error).message}`);
     process.exit(1);
   }
-  process.stdout.write(`brook listening on ${handle.address}\n`);
+  // One line per listener, written only once every one of them accepts connections.
+  process.stdout.write(handle.listeners.map((l) => `brook listening on ${l.address}\n`).join(""));
   let stopping = false;
   const stop = async (signal: string) => {
     if (stopping) return;

@@ -73,7 +73,7 @@ export const PROPERTIES: Record<string, PropertySpec> = {
   "process.roles": { kind: "list", default: "broker,controller", noEffect: true },
   "controller.quorum.voters": { kind: "list", default: null, noEffect: true },
   "controller.quorum.bootstrap.servers": { kind: "list", default: null, noEffect: true },
-  "controller.listener.names": { kind: "list", default: null, noEffect: true },
+  "controller.listener.names": { kind: "list", default: null },
   "inter.broker.listener.name": { kind: "string", default: null, noEffect: true },
   "listener.security.protocol.map": { kind: "list", default: null },
   "num.network.threads": { kind: "int", default: "3", min: 1, noEffect: true },
@@ -104,11 +104,23 @@ export interface Listener {
   port: number;
 }
 
+export const SECURITY_PROTOCOLS = ["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] as const;
+export type SecurityProtocol = (typeof SECURITY_PROTOCOLS)[number];
+/** Security protocols this build can serve (the others are refused when the config is read). */
+export const SERVED_SECURITY_PROTOCOLS: readonly SecurityProtocol[] = ["PLAINTEXT"];
+
+/** A listener Brook opens: where it binds, how it is secured and what Metadata tells its clients. */
+export interface ListenerConfig extends Listener {
+  securityProtocol: SecurityProtocol;
+  /** from advertised.listeners (same name), else the bound address; port 0 = the port actually bound */
+  advertised: { host: string; port: number };
+}
+
 /** The parsed, validated configuration the broker runs with. */
 export interface BrokerConfig {
   raw: Map<string, string>;
-  listener: Listener;
-  advertised: Listener;
+  /** the listeners to open, in the order given (controller listeners are left out) */
+  listeners: ListenerConfig[];
   logDirs: string[];
   nodeId: number;
   clusterId: string | null;
@@ -219,27 +231,12 @@ export function buildConfig(settings: Iterable<[string, string]>): BrokerConfig 
   };
   const num = (name: string) => get(name) as number;
 
-  const listeners = (get("listeners") as string[]).map((l) => parseListener(l, "listeners"));
-  if (listeners.length !== 1) throw new ConfigError(`listeners: Brook serves exactly one listener, got ${listeners.length}`);
-  const listener = listeners[0]!;
-  const protocolMap = new Map(
-    ((get("listener.security.protocol.map") as string[] | null) ?? []).map((e) => e.split(":") as [string, string]),
+  const listeners = resolveListeners(
+    (get("listeners") as string[]).map((l) => parseListener(l, "listeners")),
+    ((get("advertised.listeners") as string[] | null) ?? []).map((l) => parseListener(l, "advertised.listeners")),
+    get("listener.security.protocol.map") as string[] | null,
+    (get("controller.listener.names") as string[] | null) ?? [],
   );
-  const security = protocolMap.get(listener.name) ?? listener.name;
-  if (security !== "PLAINTEXT") throw new ConfigError(`listeners: only PLAINTEXT is supported, not ${security}`);
-
-  const adv = get("advertised.listeners") as string[] | null;
-  let advertised: Listener;
-  if (adv && adv.length > 0) {
-    const all = adv.map((l) => parseListener(l, "advertised.listeners"));
-    advertised = all.find((l) => l.name === listener.name) ?? all[0]!;
-    if (advertised.host === "" || advertised.host === "0.0.0.0" || advertised.host === "::")
-      throw new ConfigError(`advertised.listeners: "${advertised.host}" is not an address a client can connect to`);
-  } else {
-    // Like Kafka: a wildcard listener is advertised under the machine's host name, never as 0.0.0.0.
-    const wildcard = listener.host === "" || listener.host === "0.0.0.0" || listener.host === "::";
-    advertised = { ...listener, host: wildcard ? hostname() : listener.host };
-  }
 
   const rollMs = get("log.roll.ms") as number | null;
   const flushMs = get("log.flush.interval.ms") as number | null;
@@ -247,8 +244,7 @@ export function buildConfig(settings: Iterable<[string, string]>): BrokerConfig 
 
   return {
     raw,
-    listener,
-    advertised,
+    listeners,
     logDirs: get("log.dirs") as string[],
     nodeId: num("node.id"),
     clusterId: get("cluster.id") as string | null,
@@ -266,4 +262,65 @@ export function buildConfig(settings: Iterable<[string, string]>): BrokerConfig 
     get,
     ignored,
   };
+}
+
+const DEFAULT_PROTOCOL_MAP = new Map<string, string>(SECURITY_PROTOCOLS.map((p) => [p, p]));
+const isWildcard = (host: string) => host === "" || host === "0.0.0.0" || host === "::";
+
+/**
+ * Kafka's listener rules: names are unique, each maps to a security protocol through
+ * listener.security.protocol.map (which, when set, replaces the default identity map), advertised
+ * listeners name listeners that exist and are addresses a client can connect to. Listeners named in
+ * controller.listener.names belong to a KRaft controller and are not opened by Brook.
+ */
+function resolveListeners(
+  listeners: Listener[],
+  advertised: Listener[],
+  protocolMapSetting: string[] | null,
+  controllerNames: string[],
+): ListenerConfig[] {
+  let protocolMap = DEFAULT_PROTOCOL_MAP;
+  if (protocolMapSetting && protocolMapSetting.length > 0) {
+    protocolMap = new Map();
+    for (const entry of protocolMapSetting) {
+      const m = /^([A-Za-z_][A-Za-z0-9_]*):([A-Za-z_]+)$/.exec(entry.trim());
+      if (!m) throw new ConfigError(`invalid entry "${entry}" in listener.security.protocol.map: expected NAME:PROTOCOL`);
+      const protocol = m[2]!.toUpperCase();
+      if (!(SECURITY_PROTOCOLS as readonly string[]).includes(protocol))
+        throw new ConfigError(`listener.security.protocol.map: unknown security protocol ${m[2]} (expected one of ${SECURITY_PROTOCOLS.join(", ")})`);
+      protocolMap.set(m[1]!.toUpperCase(), protocol);
+    }
+  }
+  const names = new Set<string>();
+  for (const l of listeners) {
+    if (names.has(l.name)) throw new ConfigError(`listeners: listener name ${l.name} appears more than once`);
+    names.add(l.name);
+  }
+  for (const a of advertised) {
+    if (!names.has(a.name)) throw new ConfigError(`advertised.listeners: ${a.name} is not one of the listeners (${[...names].join(", ")})`);
+    if (isWildcard(a.host)) throw new ConfigError(`advertised.listeners: "${a.host}" is not an address a client can connect to`);
+  }
+  const controllers = new Set(controllerNames.map((n) => n.toUpperCase()));
+  const out: ListenerConfig[] = [];
+  const ports = new Map<number, string>();
+  for (const l of listeners) {
+    if (controllers.has(l.name)) continue;
+    const protocol = protocolMap.get(l.name) as SecurityProtocol | undefined;
+    if (!protocol)
+      throw new ConfigError(`listeners: no security protocol for listener ${l.name}; add it to listener.security.protocol.map (e.g. ${l.name}:SASL_SSL)`);
+    if (!SERVED_SECURITY_PROTOCOLS.includes(protocol))
+      throw new ConfigError(`listeners: ${l.name} uses ${protocol}, which this build does not serve (served: ${SERVED_SECURITY_PROTOCOLS.join(", ")})`);
+    // Kafka requires a distinct port per listener (port 0, "any free port", excepted).
+    if (l.port !== 0) {
+      const other = ports.get(l.port);
+      if (other) throw new ConfigError(`listeners: ${other} and ${l.name} both use port ${l.port}; each listener needs its own port`);
+      ports.set(l.port, l.name);
+    }
+    const adv = advertised.find((a) => a.name === l.name);
+    // Like Kafka: a wildcard listener is advertised under the machine's host name, never as 0.0.0.0.
+    const advertisedAddress = adv ? { host: adv.host, port: adv.port } : { host: isWildcard(l.host) ? hostname() : l.host, port: l.port };
+    out.push({ ...l, securityProtocol: protocol, advertised: advertisedAddress });
+  }
+  if (out.length === 0) throw new ConfigError("listeners: no listener left to open (all of them are controller listeners)");
+  return out;
 }

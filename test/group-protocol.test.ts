@@ -155,7 +155,7 @@ describe("FindCoordinator", () => {
     const c = await client();
     for (const v of [0, 1, 2, 3]) {
       const r = await c.request(FindCoordinator, { key: "g", keyType: v === 0 ? 0 : 1 }, v);
-      expect([r.errorCode, r.nodeId, r.host, r.port]).toEqual([0, broker.broker.nodeId, broker.broker.advertisedHost, broker.port]);
+      expect([r.errorCode, r.nodeId, r.host, r.port]).toEqual([0, broker.broker.nodeId, broker.listeners[0]!.host, broker.port]);
     }
     const r4 = await c.request(FindCoordinator, { keyType: 0, coordinatorKeys: ["a", "b", "c"] }, 4);
     expect(r4.coordinators.map((x) => [x.key, x.errorCode, x.nodeId, x.port])).toEqual([

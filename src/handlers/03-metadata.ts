@@ -6,14 +6,13 @@
 import { Metadata } from "../../protocol/apis/03-metadata.ts";
 import { ErrorCode } from "../../protocol/errors.ts";
 import type { ResponseOf } from "../../protocol/types.ts";
-import type { Broker } from "../broker.ts";
 import { validateTopicName, type Topic } from "../topics.ts";
-import { handler } from "./handler.ts";
+import { handler, type BrokerContext } from "./handler.ts";
 
 type TopicMetadata = NonNullable<ResponseOf<typeof Metadata>["topics"]>[number];
 const ZERO_ID = "0".repeat(32);
 
-export function describeTopic(broker: Broker, topic: Topic): TopicMetadata {
+export function describeTopic(broker: BrokerContext, topic: Topic): TopicMetadata {
   const node = broker.nodeId;
   return {
     errorCode: ErrorCode.NONE,
@@ -33,7 +32,7 @@ export function describeTopic(broker: Broker, topic: Topic): TopicMetadata {
 }
 
 export default handler(Metadata, (req, ctx) => {
-  const { broker, version } = ctx;
+  const { broker, version, listener } = ctx;
   const topics: TopicMetadata[] = [];
   const all = req.topics === null || (version === 0 && req.topics.length === 0);
   if (all) {
@@ -67,7 +66,7 @@ export default handler(Metadata, (req, ctx) => {
   }
   return {
     throttleTimeMs: 0,
-    brokers: [{ nodeId: broker.nodeId, host: broker.advertisedHost, port: broker.advertisedPort, rack: null }],
+    brokers: [{ nodeId: broker.nodeId, host: listener.advertisedHost, port: listener.advertisedPort, rack: null }],
     clusterId: broker.clusterId,
     controllerId: broker.nodeId,
     topics,

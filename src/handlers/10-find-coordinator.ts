@@ -22,8 +22,8 @@ export default handler(FindCoordinator, (req, ctx) => {
     return {
       key,
       nodeId: ok ? broker.nodeId : -1,
-      host: ok ? broker.advertisedHost : "",
-      port: ok ? broker.advertisedPort : -1,
+      host: ok ? ctx.listener.advertisedHost : "",
+      port: ok ? ctx.listener.advertisedPort : -1,
       errorCode,
       errorMessage,
     };

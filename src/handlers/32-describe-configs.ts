@@ -8,7 +8,7 @@
 // (INVALID_REQUEST), sensitive configs (Brook has none).
 import { DescribeConfigs } from "../../protocol/apis/32-describe-configs.ts";
 import { ErrorCode } from "../../protocol/errors.ts";
-import { ResourceError, describeResource } from "../config-resources.ts";
+import { ResourceError, describeResource } from "./config-resources.ts";
 import { handler } from "./handler.ts";
 
 export default handler(DescribeConfigs, (req, ctx) => {

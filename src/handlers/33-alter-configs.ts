@@ -7,7 +7,7 @@
 // gets INVALID_REQUEST.
 import { AlterConfigs } from "../../protocol/apis/33-alter-configs.ts";
 import { ErrorCode } from "../../protocol/errors.ts";
-import { ResourceError, alterResource, duplicateResources } from "../config-resources.ts";
+import { ResourceError, alterResource, duplicateResources } from "./config-resources.ts";
 import { handler } from "./handler.ts";
 
 export default handler(AlterConfigs, (req, ctx) => {

@@ -5,7 +5,7 @@
 // or none.
 import { IncrementalAlterConfigs } from "../../protocol/apis/44-incremental-alter-configs.ts";
 import { ErrorCode } from "../../protocol/errors.ts";
-import { ResourceError, alterResource, duplicateResources } from "../config-resources.ts";
+import { ResourceError, alterResource, duplicateResources } from "./config-resources.ts";
 import { handler } from "./handler.ts";
 
 export default handler(IncrementalAlterConfigs, (req, ctx) => {

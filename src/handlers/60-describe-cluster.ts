@@ -32,7 +32,7 @@ export default handler(DescribeCluster, (req, ctx) => {
     endpointType: 1,
     clusterId: broker.clusterId,
     controllerId: broker.nodeId,
-    brokers: [{ brokerId: broker.nodeId, host: broker.advertisedHost, port: broker.advertisedPort, rack: null }],
+    brokers: [{ brokerId: broker.nodeId, host: ctx.listener.advertisedHost, port: ctx.listener.advertisedPort, rack: null }],
     clusterAuthorizedOperations: req.includeClusterAuthorizedOperations ? CLUSTER_OPERATIONS : NOT_REQUESTED,
   };
 });

@@ -1,17 +1,59 @@
-// What a handler is: an API definition plus a function from a typed request to a typed response.
+// What a handler is: an API definition plus a function from a typed request to a typed response, and
+// the narrow view of the broker a handler may use. Handlers depend on this file, the protocol and the
+// layers below them (topics, log, groups, transactions), never on broker.ts: the broker satisfies
+// BrokerContext structurally.
 import type { RequestHeader } from "../../protocol/header.ts";
 import type { ApiDefinition, RequestOf, ResponseOf } from "../../protocol/types.ts";
-import type { Broker } from "../broker.ts";
+import type { BrokerConfig } from "../config.ts";
+import type { DynamicBrokerConfig } from "../dynamic-config.ts";
+import type { GroupCoordinator } from "../group/coordinator.ts";
+import type { Logger } from "../log.ts";
+import type { LogMaintenance } from "../log/maintenance.ts";
+import type { Partition, TopicStore } from "../topics.ts";
+import type { TransactionCoordinator } from "../txn/coordinator.ts";
 
 /** Returned by a handler for requests that get no response at all (Produce with acks=0). */
 export const NO_RESPONSE = Symbol("no response");
 
+/** The handlers by API key; ApiVersions is built from it. */
+export type Registry = ReadonlyMap<number, Handler>;
+
+/** What handlers may use of the broker. */
+export interface BrokerContext {
+  readonly config: BrokerConfig;
+  readonly log: Logger;
+  readonly topics: TopicStore;
+  readonly groups: GroupCoordinator;
+  readonly txn: TransactionCoordinator;
+  readonly dynamicConfig: DynamicBrokerConfig;
+  readonly maintenance: LogMaintenance;
+  readonly clusterId: string;
+  readonly nodeId: number;
+  readonly isStopping: boolean;
+  readonly registry: Registry;
+  /** Resolves when any of the partitions gets new data, or after timeoutMs. */
+  waitForData(partitions: Partition[], timeoutMs: number): Promise<void>;
+  /** Wakes long-polling fetches on the partition (after an append). */
+  notifyAppend(partition: Partition): void;
+}
+
+/** The listener a request arrived on: Metadata and FindCoordinator answer with its advertised address. */
+export interface ListenerContext {
+  /** the listener name, e.g. PLAINTEXT or CLIENT */
+  readonly name: string;
+  /** PLAINTEXT, SSL, SASL_PLAINTEXT or SASL_SSL */
+  readonly securityProtocol: string;
+  readonly advertisedHost: string;
+  readonly advertisedPort: number;
+}
+
 export interface RequestContext {
-  broker: Broker;
+  broker: BrokerContext;
   version: number;
   header: RequestHeader;
   /** "host:port" of the client, for log lines */
   peer: string;
+  listener: ListenerContext;
 }
 
 export interface Handler<D extends ApiDefinition = ApiDefinition> {
@@ -24,4 +66,11 @@ export interface Handler<D extends ApiDefinition = ApiDefinition> {
 
 export function handler<D extends ApiDefinition>(api: D, handle: Handler<D>["handle"]): Handler<D> {
   return { api, handle };
+}
+
+/** ApiVersions' list: what the registry serves (with a lower advertised minimum where a definition has one). */
+export function apiVersionsList(registry: Registry): { apiKey: number; minVersion: number; maxVersion: number }[] {
+  return [...registry.values()]
+    .map((h) => ({ apiKey: h.api.key, minVersion: h.api.advertisedMin ?? h.api.versions[0], maxVersion: h.api.versions[1] }))
+    .sort((a, b) => a.apiKey - b.apiKey);
 }

@@ -1,7 +1,6 @@
 // The handler registry. ApiVersions is built from it, so registering a handler is what makes an API
 // (and its version range) visible to clients.
-import type { Registry } from "../server/dispatch.ts";
-import type { Handler } from "./handler.ts";
+import type { Handler, Registry } from "./handler.ts";
 import produce from "./00-produce.ts";
 import fetch from "./01-fetch.ts";
 import listOffsets from "./02-list-offsets.ts";
@@ -47,7 +46,7 @@ import describeCluster from "./60-describe-cluster.ts";
 handlers.push(deleteRecords, describeConfigs, alterConfigs, describeLogDirs, createPartitions, incrementalAlterConfigs, describeCluster);
 
 export function buildRegistry(list: Handler<any>[] = handlers): Registry {
-  const registry: Registry = new Map();
+  const registry = new Map<number, Handler>();
   for (const h of list) {
     if (registry.has(h.api.key)) throw new Error(`two handlers for API key ${h.api.key}`);
     registry.set(h.api.key, h);

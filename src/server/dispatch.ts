@@ -7,12 +7,9 @@ import { API_VERSIONS_KEY, beginResponse, endFrame, readRequestHeader, skipHeade
 import { Reader } from "../../protocol/reader.ts";
 import type { ApiDefinition, Field } from "../../protocol/types.ts";
 import { Writer } from "../../protocol/writer.ts";
-import type { Broker } from "../broker.ts";
-import { NO_RESPONSE, type Handler, type RequestContext } from "../handlers/handler.ts";
+import { NO_RESPONSE, apiVersionsList, type BrokerContext, type ListenerContext, type Registry, type RequestContext } from "../handlers/handler.ts";
 import type { Logger } from "../log.ts";
 import type { Responder } from "./connection.ts";
-
-export type Registry = Map<number, Handler>;
 
 export function encodeResponse(def: ApiDefinition, version: number, correlationId: number, body: unknown): Uint8Array {
   const w = new Writer(256);
@@ -33,7 +30,7 @@ function errorBody(fields: readonly Field[], code: number): Record<string, unkno
   return body;
 }
 
-export function createResponder(broker: Broker, registry: Registry, log: Logger, peer: string): Responder {
+export function createResponder(broker: BrokerContext, registry: Registry, log: Logger, peer: string, listener: ListenerContext): Responder {
   return (frame) => {
     let header: RequestHeader;
     const r = new Reader(frame);
@@ -75,7 +72,7 @@ export function createResponder(broker: Broker, registry: Registry, log: Logger,
       log.warn(`malformed ${def.name} v${version} request from ${peer} (client ${header.clientId}): ${e.message}`);
       return { response: encodeResponse(def, version, header.correlationId, errorBody(def.response, ErrorCode.INVALID_REQUEST)) };
     }
-    const ctx: RequestContext = { broker, version, header, peer };
+    const ctx: RequestContext = { broker, version, header, peer, listener };
     const finish = (body: unknown): Uint8Array | null =>
       body === NO_RESPONSE ? null : encodeResponse(def, version, header.correlationId, body);
     try {
@@ -88,10 +85,4 @@ export function createResponder(broker: Broker, registry: Registry, log: Logger,
       return { response: encodeResponse(def, version, header.correlationId, errorBody(def.response, ErrorCode.UNKNOWN_SERVER_ERROR)) };
     }
   };
-}
-
-export function apiVersionsList(registry: Registry): { apiKey: number; minVersion: number; maxVersion: number }[] {
-  return [...registry.values()]
-    .map((h) => ({ apiKey: h.api.key, minVersion: h.api.advertisedMin ?? h.api.versions[0], maxVersion: h.api.versions[1] }))
-    .sort((a, b) => a.apiKey - b.apiKey);
 }

@@ -32,8 +32,11 @@
 import { ErrorCode } from "../../protocol/errors.ts";
 import { encodeControlBatch } from "../../protocol/records/records.ts";
 import type { AppendCheck, ProducedBatch } from "../log/producer-state.ts";
-import type { Broker } from "../broker.ts";
-import type { Partition } from "../topics.ts";
+import type { BrokerConfig } from "../config.ts";
+import type { GroupCoordinator } from "../group/coordinator.ts";
+import type { Logger } from "../log.ts";
+import type { ProducerIdAllocator } from "../producer-ids.ts";
+import type { Partition, TopicStore } from "../topics.ts";
 import { PartitionStates } from "./partition-states.ts";
 import { TxnLog, type StoredTxn } from "./txn-log.ts";
 
@@ -140,7 +143,7 @@ export interface TxnSettings {
   metadataMaxBytes: number;
 }
 
-export function txnSettings(config: Broker["config"]): TxnSettings {
+export function txnSettings(config: BrokerConfig): TxnSettings {
   const n = (name: string) => config.get(name) as number;
   return {
     maxTimeoutMs: n("transaction.max.timeout.ms"),
@@ -176,7 +179,15 @@ export interface TxnOffsetCommitRequest {
   }[];
 }
 
-type Deps = Pick<Broker, "config" | "log" | "topics" | "groups" | "producerIds" | "notifyAppend">;
+/** What the coordinator needs of the broker (which satisfies it). */
+interface Deps {
+  readonly config: BrokerConfig;
+  readonly log: Logger;
+  readonly topics: TopicStore;
+  readonly groups: GroupCoordinator;
+  readonly producerIds: ProducerIdAllocator;
+  notifyAppend(partition: Partition): void;
+}
 
 /** PRODUCER_FENCED for clients that know it (KIP-588), INVALID_PRODUCER_EPOCH for older request versions. */
 export function fencedError(version: number, firstVersionWithFenced: number): number {

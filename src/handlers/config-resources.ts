@@ -3,10 +3,10 @@
 // dynamic broker configs. Errors are Kafka's: UNKNOWN_TOPIC_OR_PARTITION for a missing topic,
 // INVALID_CONFIG for unknown names and bad values, INVALID_REQUEST for read-only broker configs, other
 // broker ids, duplicate keys or resources and unsupported resource types.
-import { ErrorCode } from "../protocol/errors.ts";
-import type { Broker } from "./broker.ts";
-import { PROPERTIES } from "./config.ts";
-import { DYNAMIC_BROKER_CONFIGS, type Scope } from "./dynamic-config.ts";
+import { ErrorCode } from "../../protocol/errors.ts";
+import type { BrokerContext } from "./handler.ts";
+import { PROPERTIES } from "../config.ts";
+import { DYNAMIC_BROKER_CONFIGS, type Scope } from "../dynamic-config.ts";
 import {
   ConfigChangeError,
   ConfigSource,
@@ -21,7 +21,7 @@ import {
   topicConfigType,
   topicConfigValue,
   type Synonym,
-} from "./topic-config.ts";
+} from "../topic-config.ts";
 
 export const ResourceType = { UNKNOWN: 0, TOPIC: 2, BROKER: 4, BROKER_LOGGER: 8, CLIENT_METRICS: 16, GROUP: 32 } as const;
 export const ConfigOp = { SET: 0, DELETE: 1, APPEND: 2, SUBTRACT: 3 } as const;
@@ -53,7 +53,7 @@ function fromChangeError(e: unknown): never {
 }
 
 /** "broker" for this node's id, "default" for "", else an INVALID_REQUEST error. */
-export function brokerScope(broker: Broker, name: string): Scope {
+export function brokerScope(broker: BrokerContext, name: string): Scope {
   if (name === "") return "default";
   if (!/^-?\d+$/.test(name)) throw new ResourceError(ErrorCode.INVALID_REQUEST, `Broker id must be an integer, but it is: ${name}`);
   if (Number(name) !== broker.nodeId)
@@ -65,14 +65,14 @@ function unsupportedType(type: number): ResourceError {
   return new ResourceError(ErrorCode.INVALID_REQUEST, `Resource type ${type} is not supported by Brook (only TOPIC (2) and BROKER (4))`);
 }
 
-function topicOf(broker: Broker, name: string) {
+function topicOf(broker: BrokerContext, name: string) {
   const topic = broker.topics.get(name);
   if (!topic) throw new ResourceError(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, `Topic ${name} does not exist.`);
   return topic;
 }
 
 /** The configs of a resource (all, or those named in keys). Throws ResourceError. */
-export function describeResource(broker: Broker, type: number, name: string, keys: string[] | null, includeSynonyms: boolean): ConfigEntry[] {
+export function describeResource(broker: BrokerContext, type: number, name: string, keys: string[] | null, includeSynonyms: boolean): ConfigEntry[] {
   const wanted = (n: string) => keys === null || keys.length === 0 || keys.includes(n);
   const config = broker.config;
   if (type === ResourceType.TOPIC) {
@@ -166,7 +166,7 @@ function resolveOps(changes: ConfigChange[], current: (name: string) => string, 
  * Alters one resource. incremental=false is AlterConfigs: the given set replaces everything set before.
  * Throws ResourceError; nothing changes unless all of the resource's changes are valid.
  */
-export function alterResource(broker: Broker, type: number, name: string, changes: ConfigChange[], incremental: boolean, validateOnly: boolean): void {
+export function alterResource(broker: BrokerContext, type: number, name: string, changes: ConfigChange[], incremental: boolean, validateOnly: boolean): void {
   checkDuplicateKeys(changes);
   if (type === ResourceType.TOPIC) {
     const topic = topicOf(broker, name);

@@ -268,10 +268,11 @@ function listen(
     socket: {
       open(socket: Socket<{ conn: Connection }>) {
         const peer = `${socket.remoteAddress}`;
+        const session = { principal: "User:ANONYMOUS", clientHost: socket.remoteAddress };
         const conn = new Connection(
           socket as Socket<unknown>,
           broker.config.socketRequestMaxBytes,
-          createResponder(broker, registry, log, peer, context),
+          createResponder(broker, registry, log, peer, context, session),
           log,
           peer,
         );

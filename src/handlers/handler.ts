@@ -47,6 +47,14 @@ export interface ListenerContext {
   readonly advertisedPort: number;
 }
 
+/** A connection's security state: who the client is (authentication sets the principal). */
+export interface Session {
+  /** Kafka's principal string: "User:ANONYMOUS" on PLAINTEXT, the SASL user or mapped certificate name otherwise */
+  principal: string;
+  /** the client's IP address, for ACL host matching and log lines */
+  readonly clientHost: string;
+}
+
 export interface RequestContext {
   broker: BrokerContext;
   version: number;
@@ -54,6 +62,7 @@ export interface RequestContext {
   /** "host:port" of the client, for log lines */
   peer: string;
   listener: ListenerContext;
+  session: Session;
 }
 
 export interface Handler<D extends ApiDefinition = ApiDefinition> {

@@ -7,7 +7,7 @@ import { API_VERSIONS_KEY, beginResponse, endFrame, readRequestHeader, skipHeade
 import { Reader } from "../../protocol/reader.ts";
 import type { ApiDefinition, Field } from "../../protocol/types.ts";
 import { Writer } from "../../protocol/writer.ts";
-import { NO_RESPONSE, apiVersionsList, type BrokerContext, type ListenerContext, type Registry, type RequestContext } from "../handlers/handler.ts";
+import { NO_RESPONSE, apiVersionsList, type BrokerContext, type ListenerContext, type Registry, type RequestContext, type Session } from "../handlers/handler.ts";
 import type { Logger } from "../log.ts";
 import type { Responder } from "./connection.ts";
 
@@ -30,7 +30,7 @@ function errorBody(fields: readonly Field[], code: number): Record<string, unkno
   return body;
 }
 
-export function createResponder(broker: BrokerContext, registry: Registry, log: Logger, peer: string, listener: ListenerContext): Responder {
+export function createResponder(broker: BrokerContext, registry: Registry, log: Logger, peer: string, listener: ListenerContext, session: Session): Responder {
   return (frame) => {
     let header: RequestHeader;
     const r = new Reader(frame);
@@ -72,7 +72,7 @@ export function createResponder(broker: BrokerContext, registry: Registry, log: 
       log.warn(`malformed ${def.name} v${version} request from ${peer} (client ${header.clientId}): ${e.message}`);
       return { response: encodeResponse(def, version, header.correlationId, errorBody(def.response, ErrorCode.INVALID_REQUEST)) };
     }
-    const ctx: RequestContext = { broker, version, header, peer, listener };
+    const ctx: RequestContext = { broker, version, header, peer, listener, session };
     const finish = (body: unknown): Uint8Array | null =>
       body === NO_RESPONSE ? null : encodeResponse(def, version, header.correlationId, body);
     try {

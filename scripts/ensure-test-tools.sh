@@ -6,26 +6,49 @@
 #   lz4, zstd, gzip         (codec interop checks)
 #   openssl                 (test certificate authorities and broker certificates)
 #   chromium                (the web console, driven headless by puppeteer-core)
+#   test/clients/node       (@confluentinc/kafka-javascript: librdkafka 2.15 compiled from the source the
+#                            package bundles, against Debian's libssl/zlib/zstd/lz4/sasl headers and
+#                            Node's headers in /usr/include/node; run under Node by the tests)
 # The tests call the Debian interpreter explicitly as /usr/bin/python3, because a python3 earlier on PATH
 # (pyenv, venv) does not see the Debian packages. Idempotent: does nothing when everything is present.
 # Another apt/dpkg process holding the lock (unattended upgrades, a parallel install) is waited for.
 set -euo pipefail
 
 PY=/usr/bin/python3
-PACKAGES=(kcat python3-confluent-kafka python3-kafka lz4 zstd gzip openssl chromium)
+PACKAGES=(kcat python3-confluent-kafka python3-kafka lz4 zstd gzip openssl chromium
+  g++ make python3 pkg-config libssl-dev zlib1g-dev libzstd-dev liblz4-dev libsasl2-dev libcurl4-openssl-dev)
+NATIVE_CLIENTS="$(cd "$(dirname "$0")/../test/clients/node" && pwd)"
 LOCK_WAIT_SECONDS=${APT_LOCK_WAIT_SECONDS:-900}
+
+have_native_clients() {
+  [ -f "$NATIVE_CLIENTS/node_modules/@confluentinc/kafka-javascript/build/Release/confluent-kafka-javascript.node" ] &&
+    (cd "$NATIVE_CLIENTS" && node -e 'require("@confluentinc/kafka-javascript")') >/dev/null 2>&1
+}
+
+install_native_clients() {
+  have_native_clients && return 0
+  echo "ensure-test-tools: building @confluentinc/kafka-javascript in test/clients/node (librdkafka from source, a few minutes)" >&2
+  (cd "$NATIVE_CLIENTS" && CKJS_LINKING=dynamic npm_config_nodedir=/usr npm ci --no-audit --no-fund >&2)
+  if ! have_native_clients; then
+    echo "ensure-test-tools: FAILED: @confluentinc/kafka-javascript did not build in $NATIVE_CLIENTS" >&2
+    exit 1
+  fi
+}
 
 have_tools() {
   command -v kcat >/dev/null 2>&1 &&
     command -v lz4 >/dev/null 2>&1 &&
     command -v zstd >/dev/null 2>&1 &&
     command -v openssl >/dev/null 2>&1 &&
+    command -v g++ >/dev/null 2>&1 && command -v make >/dev/null 2>&1 &&
+    pkg-config --exists libssl zlib libzstd liblz4 libsasl2 >/dev/null 2>&1 &&
     [ -x /usr/bin/chromium ] &&
     [ -x "$PY" ] &&
     "$PY" -c 'import confluent_kafka, kafka' >/dev/null 2>&1
 }
 
 if have_tools; then
+  install_native_clients
   exit 0
 fi
 
@@ -78,4 +101,5 @@ if ! have_tools; then
   "$PY" -c 'import confluent_kafka, kafka' >&2 || true
   exit 1
 fi
+install_native_clients
 echo "ensure-test-tools: ok" >&2

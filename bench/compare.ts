@@ -121,7 +121,7 @@ export async function main(argv: string[]): Promise<void> {
     fs.rmSync(scratch, { recursive: true, force: true });
   }
 
-  const outDir = opt.out || path.join(ROOT, "bench", "results", `${started.toISOString().slice(0, 16).replace(/[:T]/g, "")}-${targets.map((t) => t.name).join("-vs-")}`.replace(/[^A-Za-z0-9._-]/g, "_"));
+  const outDir = opt.out || path.join(ROOT, "bench", "results", `${started.toISOString().slice(0, 16).replace("T", "-").replace(":", "")}-${targets.map((t) => t.name).join("-vs-")}`.replace(/[^A-Za-z0-9._-]/g, "_"));
   fs.mkdirSync(outDir, { recursive: true });
   const files = writeReport(outDir, { targets, cells, runs, opt, started, seconds: (Date.now() - t0) / 1000 });
   console.error(`bench compare: report in ${path.relative(process.cwd(), path.join(outDir, "report.md"))} (${files.length} files)`);
@@ -147,7 +147,7 @@ function resolveTarget(spec: string, scratch: string): Target {
       if (r.exitCode !== 0) throw new Error(`unpacking ${rev}: ${r.stderr.toString().trim()}`);
       fs.symlinkSync(path.join(ROOT, "node_modules"), path.join(root, "node_modules"));
     }
-    return { name, spec: what, kind: "brook", root, describe: `Brook at ${rev} (${sha.slice(0, 10)}: ${git(["log", "-1", "--format=%s", sha]).slice(0, 80)})` };
+    return { name, spec: what, kind: "brook", root, describe: `Brook at ${/^[0-9a-f]{40}$/.test(rev) ? rev.slice(0, 10) : rev} (${sha.slice(0, 10)}: ${git(["log", "-1", "--format=%s", sha]).slice(0, 80)})` };
   }
   if (/^\[?[^\s\]]+\]?:\d+$/.test(what)) return { name, spec: what, kind: "external", address: what, describe: `the broker at ${what}` };
   usage(`target ${spec}: expected brook, brook@REV or HOST:PORT`);

@@ -3,13 +3,15 @@
 //
 //   rdbench [--mock] [-b host:port] [-t topic] [-n records] [-s size] [-a acks] [-l linger_ms]
 //           [-p partitions] [-z compression] [-r records_per_s] [-X key=value]... PHASE...
-//   PHASE: create | hw | produce | consume      (run in order, one JSON line each on stdout)
+//   PHASE: create | hw | produce | consume | e2e   (run in order, one JSON line each on stdout)
 //
 // --mock runs against librdkafka's in-process mock broker (a C sink that just appends batches to
 // memory), which measures what this client can do when the broker costs next to nothing.
 // Progress goes to stderr once a second. Latencies: produce = produce() call to delivery report
 // (per message); rtt = librdkafka's own per-request round trip to the partition leader
 // (Produce or Fetch requests), taken from its statistics windows.
+// e2e: a producer at a fixed rate (-r, below saturation) and a consumer in the same process; each value
+// starts with its send time (CLOCK_MONOTONIC), so end-to-end latency = consumer receive - send.
 #define _GNU_SOURCE
 #include <librdkafka/rdkafka.h>
 #include <librdkafka/rdkafka_mock.h>
@@ -328,6 +330,99 @@ static void phase_consume(void) {
   rd_kafka_destroy(rk);
 }
 
+// ---- end-to-end latency: produce at a fixed rate, consume in the same loop ----
+static void phase_e2e(void) {
+  if (mock) die("e2e", "not supported against the mock broker");
+  if (!rate) die("e2e", "needs a rate (-r records/s)");
+  if (size < 8) die("e2e", "needs records of at least 8 bytes");
+  rd_kafka_conf_t *pc = rd_kafka_conf_new();
+  char v[32];
+  set(pc, "acks", acks);
+  snprintf(v, sizeof v, "%ld", linger_ms);
+  set(pc, "linger.ms", v);
+  set(pc, "compression.type", compression);
+  rd_kafka_t *prod = new_client(RD_KAFKA_PRODUCER, pc);
+  rd_kafka_conf_t *cc = rd_kafka_conf_new();
+  set(cc, "group.id", "rdbench-e2e");
+  set(cc, "enable.auto.commit", "false");
+  set(cc, "enable.partition.eof", "false");
+  set(cc, "fetch.wait.max.ms", "100");
+  rd_kafka_t *cons = new_client(RD_KAFKA_CONSUMER, cc);
+  int np = topic_partitions(prod);
+  topic_partitions(cons);  // warm both connections before the clock starts
+  rd_kafka_topic_t *rkt = rd_kafka_topic_new(prod, topic, NULL);
+  rd_kafka_topic_partition_list_t *tl = rd_kafka_topic_partition_list_new(np);
+  // The topic is expected to be new (or at least quiet): read from the end as it stands now.
+  for (int p = 0; p < np; p++) {
+    int64_t lo, hi;
+    rd_kafka_resp_err_t e = rd_kafka_query_watermark_offsets(cons, topic, p, &lo, &hi, 10000);
+    if (e) die("watermarks", rd_kafka_err2str(e));
+    rd_kafka_topic_partition_list_add(tl, topic, p)->offset = hi;
+  }
+  rd_kafka_resp_err_t e = rd_kafka_assign(cons, tl);
+  if (e) die("assign", rd_kafka_err2str(e));
+  rd_kafka_queue_t *q = rd_kafka_queue_get_consumer(cons);
+  char *payload = malloc(size);
+  memset(payload, 'x', size);
+  lat_us = malloc(records * sizeof *lat_us);
+  static rd_kafka_message_t *msgs[10000];
+  long sent = 0, got = 0, full = 0;
+  printf("{\"phase\":\"e2e\",\"start\":true}\n");
+  fflush(stdout);
+  uint64_t t0 = now_ns(), next_report = t0 + 1000000000ull, last_got = t0;
+  while (got < records) {
+    uint64_t now = now_ns();
+    // Send everything that is due by now (the schedule is fixed; a late loop catches up).
+    while (sent < records && now >= t0 + (uint64_t)(sent * 1e9 / rate)) {
+      uint64_t ts = now_ns();
+      memcpy(payload, &ts, 8);
+      if (rd_kafka_produce(rkt, np > 1 ? (int32_t)(sent % np) : 0, RD_KAFKA_MSG_F_COPY, payload, size, NULL, 0, NULL) == -1) {
+        if (rd_kafka_last_error() != RD_KAFKA_RESP_ERR__QUEUE_FULL) die("produce", rd_kafka_err2str(rd_kafka_last_error()));
+        full++;
+        break;
+      }
+      sent++;
+      now = now_ns();
+    }
+    rd_kafka_poll(prod, 0);
+    uint64_t due = sent < records ? t0 + (uint64_t)(sent * 1e9 / rate) : now + 1000000;
+    int wait_ms = due > now ? (int)((due - now) / 1000000) : 0;
+    ssize_t n = rd_kafka_consume_batch_queue(q, wait_ms > 1 ? 1 : wait_ms, msgs, 10000);
+    if (n < 0) die("consume", rd_kafka_err2str(rd_kafka_last_error()));
+    uint64_t t_recv = now_ns();
+    for (ssize_t i = 0; i < n; i++) {
+      if (msgs[i]->err) fprintf(stderr, "\nrdbench: consume error: %s\n", rd_kafka_message_errstr(msgs[i]));
+      else if (msgs[i]->len >= 8 && got < records) {
+        uint64_t ts;
+        memcpy(&ts, msgs[i]->payload, 8);
+        lat_us[got++] = (uint32_t)((t_recv - ts) / 1000);
+      }
+      rd_kafka_message_destroy(msgs[i]);
+    }
+    if (n > 0) last_got = t_recv;
+    else if (t_recv - last_got > 30000000000ull) die("e2e", "no records for 30 s");
+    if (t_recv >= next_report) progress("e2e", got, records, t0, 0), next_report += 1000000000ull;
+  }
+  double secs = (now_ns() - t0) / 1e9;
+  progress("e2e", got, records, t0, 1);
+  // The first second warms connections and fetch sessions; percentiles are over the rest.
+  long skip = rate <= got / 2 ? rate : 0, m = got - skip;
+  qsort(lat_us + skip, m, sizeof *lat_us, cmp_u32);
+#define E2E(q) (m ? lat_us[skip + (long)((m - 1) * (q))] / 1000.0 : -1)
+  printf("{\"phase\":\"e2e\",\"records\":%ld,\"measured\":%ld,\"rate\":%ld,\"seconds\":%.3f,\"queue_full\":%ld,"
+         "\"e2e_p50_ms\":%.3f,\"e2e_p99_ms\":%.3f,\"e2e_p999_ms\":%.3f,\"e2e_max_ms\":%.3f,\"partitions\":%d}\n",
+         got, m, rate, secs, full, E2E(0.5), E2E(0.99), E2E(0.999), E2E(1.0), np);
+  fflush(stdout);
+  free(lat_us), free(payload);
+  rd_kafka_queue_destroy(q);
+  rd_kafka_topic_partition_list_destroy(tl);
+  rd_kafka_topic_destroy(rkt);
+  rd_kafka_flush(prod, 10000);
+  rd_kafka_destroy(prod);
+  rd_kafka_consumer_close(cons);
+  rd_kafka_destroy(cons);
+}
+
 int main(int argc, char **argv) {
   int i = 1, use_mock = 0;
   for (; i < argc && argv[i][0] == '-'; i++) {
@@ -364,6 +459,7 @@ int main(int argc, char **argv) {
     else if (!strcmp(argv[i], "hw")) phase_hw();
     else if (!strcmp(argv[i], "produce")) phase_produce();
     else if (!strcmp(argv[i], "consume")) phase_consume();
+    else if (!strcmp(argv[i], "e2e")) phase_e2e();
     else die("unknown phase", argv[i]);
     fflush(stdout);
   }

@@ -7,17 +7,18 @@
 // peak RSS; with --bootstrap it measures whatever is there (Brook or Apache Kafka) the same way.
 // `--bootstrap mock` produces into librdkafka's in-process mock broker: the client alone.
 // The load comes from bench/rdbench.c (librdkafka), compiled on first use into bench/.build/.
-import { spawn, type Subprocess } from "bun";
+//   bun bench/run.ts compare NAME=TARGET ... [--quick]   (see bench/compare.ts: a report with charts)
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-
-const HERE = import.meta.dir;
-const ROOT = path.dirname(HERE);
-const CLK_TCK = 100; // Linux USER_HZ, the unit of utime/stime in /proc/PID/stat
+import { buildClient, rdbench, startBrook as startBrookChild, watch, type Proc, type Result } from "./lib.ts";
 
 // ---- options ----
 const argv = process.argv.slice(2);
+if (argv[0] === "compare") {
+  await (await import("./compare.ts")).main(argv.slice(1));
+  process.exit(0);
+}
 const mode = argv[0] && !argv[0].startsWith("-") ? argv.shift()! : "all";
 if (!["produce", "fetch", "all"].includes(mode)) usage(`unknown mode ${mode}`);
 const opt = {
@@ -51,130 +52,23 @@ opt.topic ||= `bench-${opt.partitions}p-${opt.size}b-${opt.compression}`;
 const mock = opt.bootstrap === "mock";
 
 function usage(msg: string): never {
-  console.error(`${msg ? `bench: ${msg}\n` : ""}` + fs.readFileSync(import.meta.path, "utf8").split("\n").slice(0, 9).join("\n"));
+  console.error(`${msg ? `bench: ${msg}\n` : ""}` + fs.readFileSync(import.meta.path, "utf8").split("\n").slice(0, 10).join("\n"));
   process.exit(msg ? 2 : 0);
 }
 
-// ---- the librdkafka client ----
-function buildClient(): string {
-  const src = path.join(HERE, "rdbench.c"), bin = path.join(HERE, ".build", "rdbench");
-  if (fs.existsSync(bin) && fs.statSync(bin).mtimeMs >= fs.statSync(src).mtimeMs) return bin;
-  if (!fs.existsSync("/usr/include/librdkafka/rdkafka.h")) {
-    console.error("bench: librdkafka headers missing: apt-get install -y librdkafka-dev");
-    process.exit(1);
-  }
-  fs.mkdirSync(path.dirname(bin), { recursive: true });
-  const cc = Bun.spawnSync(["gcc", "-O2", "-Wall", "-o", bin, src, "-lrdkafka"], { stderr: "inherit" });
-  if (cc.exitCode !== 0) process.exit(1);
-  return bin;
-}
-
-// ---- the broker process: CPU from /proc/PID/stat, memory from /proc/PID/status ----
-interface Proc { pid: number; maxRss: number; maxAnon: number; sample: () => void; stop: () => void }
-function procStatus(pid: number): Record<string, number> {
-  const out: Record<string, number> = {};
-  try {
-    for (const m of fs.readFileSync(`/proc/${pid}/status`, "utf8").matchAll(/^(\w+):\s+(\d+) kB$/gm)) out[m[1]!] = Number(m[2]) * 1024;
-  } catch {} // exited
-  return out;
-}
-function procCpu(pid: number): number {
-  try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
-    const f = stat.slice(stat.lastIndexOf(")") + 2).split(" "); // the name may contain spaces
-    return (Number(f[11]) + Number(f[12])) / CLK_TCK; // utime, stime
-  } catch {
-    return NaN;
-  }
-}
-
-function watch(pid: number): Proc {
-  // VmHWM is the kernel's peak RSS, but it counts the mapped log pages too; sample RssAnon (heap,
-  // buffers) to tell them apart.
-  const proc: Proc = {
-    pid, maxRss: 0, maxAnon: 0,
-    sample: () => {
-      const s = procStatus(pid);
-      proc.maxRss = Math.max(proc.maxRss, s.VmHWM ?? 0);
-      proc.maxAnon = Math.max(proc.maxAnon, s.RssAnon ?? 0);
-    },
-    stop: () => clearInterval(timer),
-  };
-  const timer = setInterval(proc.sample, 100);
-  return proc;
-}
-
-async function startBrook(): Promise<{ address: string; proc: Proc; stop: () => Promise<void> }> {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "brook-bench-"));
-  const child = spawn(
-    [process.execPath,
-      // Bun's sampling profiler; the .md form lists self/total time per function with file:line.
-      ...(opt.profile ? ["--cpu-prof", "--cpu-prof-md", `--cpu-prof-dir=${opt.profile}`, "--cpu-prof-interval=250"] : []),
-      path.join(ROOT, "src/cli.ts"), "--override", "listeners=PLAINTEXT://127.0.0.1:0", "--override", `log.dirs=${dir}`,
-      ...opt.overrides.flatMap((o) => ["--override", o])],
-    { stdout: "pipe", stderr: "inherit", env: { ...process.env, BROOK_LOG_LEVEL: process.env.BROOK_LOG_LEVEL ?? "warn" } },
-  );
-  const address = await firstLine(child, /^brook listening on (\S+)/);
-  const proc = watch(child.pid);
-  return {
-    address, proc,
-    stop: async () => {
-      proc.stop();
-      child.kill("SIGTERM");
-      await child.exited;
-      fs.rmSync(dir, { recursive: true, force: true });
-    },
-  };
-}
-
-async function firstLine(child: Subprocess<"ignore", "pipe", "inherit">, re: RegExp): Promise<string> {
-  const dec = new TextDecoder();
-  let buf = "";
-  for await (const chunk of child.stdout) {
-    buf += dec.decode(chunk);
-    const m = re.exec(buf);
-    if (m) return m[1]!;
-  }
-  throw new Error(`broker exited (${await child.exited}) before listening`);
-}
-
-// ---- one client run: phases in order, one JSON line per phase (plus a start marker) ----
-type Result = Record<string, number | string | boolean>;
-async function client(bin: string, bootstrap: string, phases: string[], records: number, broker?: Proc): Promise<Result[]> {
+// ---- one client run: phases in order, one JSON line per phase ----
+function client(bin: string, bootstrap: string, phases: string[], records: number, broker?: Proc): Promise<Result[]> {
   const args = [
     ...(mock ? ["--mock"] : ["-b", bootstrap]), "-t", opt.topic, "-n", String(records), "-s", String(opt.size), "-a", opt.acks,
     "-l", String(opt.lingerMs), "-p", String(opt.partitions), "-z", opt.compression, "-r", String(opt.rate),
     ...opt.x.flatMap((x) => ["-X", x]), ...phases,
   ];
-  const child = spawn([bin, ...args], { stdout: "pipe", stderr: "inherit" });
-  const results: Result[] = [];
-  let cpu0 = 0;
-  const dec = new TextDecoder();
-  let buf = "";
-  for await (const chunk of child.stdout) {
-    buf += dec.decode(chunk);
-    for (let nl; (nl = buf.indexOf("\n")) >= 0; buf = buf.slice(nl + 1)) {
-      const r = JSON.parse(buf.slice(0, nl)) as Result;
-      if (r.start) {
-        if (broker) cpu0 = procCpu(broker.pid);
-        continue;
-      }
-      if (broker && (r.phase === "produce" || r.phase === "consume")) {
-        r.broker_cpu_s = procCpu(broker.pid) - cpu0;
-        broker.sample();
-        r.broker_peak_rss = broker.maxRss;
-        r.broker_peak_anon = broker.maxAnon;
-      }
-      results.push(r);
-    }
-  }
-  if ((await child.exited) !== 0) throw new Error(`rdbench ${phases.join(" ")} failed`);
-  return results;
+  return rdbench(bin, args, broker);
 }
 
 // ---- main ----
 const bin = buildClient();
-const brook = opt.bootstrap ? null : await startBrook();
+const brook = opt.bootstrap ? null : await startBrookChild({ overrides: opt.overrides, profile: opt.profile });
 const bootstrap = brook?.address ?? opt.bootstrap;
 const broker = brook?.proc ?? (opt.brokerPid ? watch(opt.brokerPid) : undefined);
 const target = mock ? "librdkafka mock" : brook ? `brook (child)` : bootstrap;

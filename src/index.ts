@@ -3,3 +3,5 @@
 //   new Kafka({ brokers: [broker.address] })
 export { startBroker, Broker, type BrokerHandle, type BrokerOptions } from "./broker.ts";
 export { buildConfig, ConfigError, PROPERTIES } from "./config.ts";
+export { FaultInjector, FaultSpecError, type FaultSpec, type FaultInfo, type FaultHandle } from "./faults/injector.ts";
+export { faultRoutes } from "./faults/http.ts";

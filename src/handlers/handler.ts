@@ -5,6 +5,7 @@
 import type { RequestHeader } from "../../protocol/header.ts";
 import type { ApiDefinition, RequestOf, ResponseOf } from "../../protocol/types.ts";
 import type { BrokerConfig } from "../config.ts";
+import type { FaultInjector } from "../faults/injector.ts";
 import type { DynamicBrokerConfig } from "../dynamic-config.ts";
 import type { GroupCoordinator } from "../group/coordinator.ts";
 import type { Logger } from "../log.ts";
@@ -35,6 +36,8 @@ export interface BrokerContext {
   waitForData(partitions: Partition[], timeoutMs: number): Promise<void>;
   /** Wakes long-polling fetches on the partition (after an append). */
   notifyAppend(partition: Partition): void;
+  /** injected faults (tests); the dispatcher consults it, handlers need not */
+  readonly faults: FaultInjector;
 }
 
 /** The listener a request arrived on: Metadata and FindCoordinator answer with its advertised address. */

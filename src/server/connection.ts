@@ -5,13 +5,14 @@
 import type { Socket } from "bun";
 import type { Logger } from "../log.ts";
 
-export type Responder = (frame: Uint8Array) => { response: Uint8Array | null | Promise<Uint8Array | null> } | "close";
+/** "close" (now, or in its turn from a promise) ends the connection instead of answering. */
+export type Responder = (frame: Uint8Array) => { response: Uint8Array | null | Promise<Uint8Array | null | "close"> } | "close";
 
 const MAX_REUSED_FRAME = 16 << 20;
 
 interface Slot {
   done: boolean;
-  frame: Uint8Array | null;
+  frame: Uint8Array | null | "close";
 }
 
 export class Connection {
@@ -121,7 +122,7 @@ export class Connection {
     return !this.closed;
   }
 
-  private complete(slot: Slot, frame: Uint8Array | null): void {
+  private complete(slot: Slot, frame: Uint8Array | null | "close"): void {
     slot.done = true;
     slot.frame = frame;
     this.flush();
@@ -132,7 +133,8 @@ export class Connection {
       const frame = this.slots[this.head]!.frame;
       this.slots[this.head] = undefined as unknown as Slot;
       this.head++;
-      if (frame && !this.closed) this.write(frame);
+      if (frame === "close") this.close(); // after every earlier response was written
+      else if (frame && !this.closed) this.write(frame);
     }
     if (this.head > 1024 && this.head * 2 > this.slots.length) {
       this.slots.splice(0, this.head);

@@ -9,6 +9,7 @@ import type { ApiDefinition, Field } from "../../protocol/types.ts";
 import { Writer } from "../../protocol/writer.ts";
 import { NO_RESPONSE, apiVersionsList, type BrokerContext, type ListenerContext, type Registry, type RequestContext, type Session } from "../handlers/handler.ts";
 import type { Logger } from "../log.ts";
+import { DROP, connectionFaults, interceptRequest, type Outcome } from "../faults/intercept.ts";
 import type { Responder } from "./connection.ts";
 
 export function encodeResponse(def: ApiDefinition, version: number, correlationId: number, body: unknown): Uint8Array {
@@ -31,6 +32,7 @@ function errorBody(fields: readonly Field[], code: number): Record<string, unkno
 }
 
 export function createResponder(broker: BrokerContext, registry: Registry, log: Logger, peer: string, listener: ListenerContext, session: Session): Responder {
+  const faultState = connectionFaults();
   return (frame) => {
     let header: RequestHeader;
     const r = new Reader(frame);
@@ -75,6 +77,20 @@ export function createResponder(broker: BrokerContext, registry: Registry, log: 
     const ctx: RequestContext = { broker, version, header, peer, listener, session };
     const finish = (body: unknown): Uint8Array | null =>
       body === NO_RESPONSE ? null : encodeResponse(def, version, header.correlationId, body);
+    if (broker.faults.engaged) {
+      // Fault injection (src/faults): the only cost to the hot path is the branch above.
+      const out = interceptRequest(broker.faults, faultState, {
+        def, version, clientId: header.clientId, request, frame,
+        run: (req) => handler.handle(req as never, ctx),
+        failed: (e) => {
+          log.error(`${def.name} v${version} from ${peer} failed: ${(e as Error).stack ?? e}`);
+          return hasTopLevelError(def.response) ? errorBody(def.response, ErrorCode.UNKNOWN_SERVER_ERROR) : DROP;
+        },
+      });
+      const settle = (o: Outcome): Uint8Array | null | "close" => (o === DROP ? "close" : finish(o));
+      if (out instanceof Promise) return { response: out.then(settle) };
+      return out === DROP ? "close" : { response: finish(out) };
+    }
     try {
       const out = handler.handle(request as never, ctx);
       if (out instanceof Promise) return { response: out.then(finish) };

@@ -23,15 +23,19 @@ const conf = {
   "topic.metadata.refresh.interval.ms": 500,
   "socket.keepalive.enable": true,
   rebalance_cb: function (err, assignment) {
-    if (err.code === Kafka.CODES.ERRORS.ERR__ASSIGN_PARTITIONS) {
-      out({ event: "assigned", partitions: tps(assignment) });
-      if (this.rebalanceProtocol() === "COOPERATIVE") this.incrementalAssign(assignment);
-      else this.assign(assignment);
-    } else if (err.code === Kafka.CODES.ERRORS.ERR__REVOKE_PARTITIONS) {
-      out({ event: "revoked", partitions: tps(assignment) });
-      if (this.rebalanceProtocol() === "COOPERATIVE") this.incrementalUnassign(assignment);
-      else this.unassign();
-    } else out({ event: "error", where: "rebalance", code: err.code, message: err.message });
+    try {
+      if (err.code === Kafka.CODES.ERRORS.ERR__ASSIGN_PARTITIONS) {
+        out({ event: "assigned", partitions: tps(assignment) });
+        if (this.rebalanceProtocol() === "COOPERATIVE") this.incrementalAssign(assignment);
+        else this.assign(assignment);
+      } else if (err.code === Kafka.CODES.ERRORS.ERR__REVOKE_PARTITIONS) {
+        out({ event: "revoked", partitions: tps(assignment) });
+        if (this.rebalanceProtocol() === "COOPERATIVE") this.incrementalUnassign(assignment);
+        else this.unassign();
+      } else out({ event: "error", where: "rebalance", code: err.code, message: err.message });
+    } catch (e) {
+      out({ event: "error", where: "rebalance_cb", message: String(e && e.message) });
+    }
   },
 };
 if (opts.instanceId) conf["group.instance.id"] = opts.instanceId;

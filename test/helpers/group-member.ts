@@ -42,9 +42,10 @@ export class GroupMember implements AsyncDisposable {
   private stderr = "";
 
   constructor(readonly opts: MemberOptions) {
-    this.proc = Bun.spawn(["node", SCRIPT, JSON.stringify(opts)], { cwd: REPO_ROOT, stdin: "pipe", stdout: "pipe", stderr: "pipe" });
+    const proc = Bun.spawn(["node", SCRIPT, JSON.stringify(opts)], { cwd: REPO_ROOT, stdin: "pipe", stdout: "pipe", stderr: "pipe" });
+    this.proc = proc;
     this.reading = (async () => {
-      for await (const line of readLines(this.proc.stdout)) {
+      for await (const line of readLines(proc.stdout)) {
         if (!line.trim()) continue;
         const e = JSON.parse(line);
         const at = Date.now();
@@ -59,7 +60,7 @@ export class GroupMember implements AsyncDisposable {
       }
     })();
     void (async () => {
-      for await (const line of readLines(this.proc.stderr)) this.stderr += line + "\n";
+      for await (const line of readLines(proc.stderr)) this.stderr += line + "\n";
     })();
   }
 

@@ -17,6 +17,9 @@ export interface MemberOptions {
   remoteAssignor?: string;
   /** commit each message synchronously (OffsetCommit) before taking the next */
   commit?: boolean;
+  /** classic protocol: partition.assignment.strategy (default cooperative-sticky) and session timeout */
+  strategy?: string;
+  sessionTimeoutMs?: number;
   debug?: string;
 }
 

@@ -2,7 +2,8 @@
 // Input: one JSON object as argv[2]:
 //   { bootstrap, groupId, topics: [names or ^regex], protocol: "consumer" | "classic", clientId?,
 //     instanceId?, remoteAssignor?, commit?: true (commit each message synchronously),
-//     sessionTimeoutMs? (classic), debug? }
+//     sessionTimeoutMs?, strategy? (classic: partition.assignment.strategy, default cooperative-sticky),
+//     debug? }
 // Output: JSON lines on stdout: {event:"ready"}, {event:"assigned"|"revoked", partitions:[{topic,partition}]},
 // {event:"message", topic, partition, offset, value}, {event:"committed", ...}, {event:"error", ...},
 // {event:"closed"}. Commands, one per stdin line: "close" leaves the group and exits; "kill" exits at
@@ -41,7 +42,7 @@ const conf = {
 if (opts.instanceId) conf["group.instance.id"] = opts.instanceId;
 if (opts.remoteAssignor) conf["group.remote.assignor"] = opts.remoteAssignor;
 if (opts.protocol === "classic") {
-  conf["partition.assignment.strategy"] = "cooperative-sticky";
+  conf["partition.assignment.strategy"] = opts.strategy || "cooperative-sticky";
   conf["session.timeout.ms"] = opts.sessionTimeoutMs || 6000;
   conf["heartbeat.interval.ms"] = 500;
 }

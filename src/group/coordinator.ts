@@ -27,7 +27,7 @@ import type { TopicStore } from "../topics.ts";
 import { ClassicRebalance, type JoinRequest, type SyncRequest } from "./classic-rebalance.ts";
 import { ConsumerGroup, type Assignment, type ConsumerMember, type MemberState } from "./consumer-group.ts";
 import { CONSUMER_PROTOCOL_TYPE } from "./consumer-protocol.ts";
-import { ConsumerRebalance, GroupError, toTopicPartitions, type HeartbeatRequest, type HeartbeatResponse } from "./consumer-rebalance.ts";
+import { ConsumerRebalance, toTopicPartitions, type HeartbeatRequest, type HeartbeatResponse } from "./consumer-rebalance.ts";
 import { consumerGroupSettings, groupSettings, type ConsumerContext, type ConsumerGroupSettings, type GroupSettings } from "./context.ts";
 import { EMPTY_BYTES, Group, type GroupState, type JoinResult, type SyncResult } from "./group.ts";
 import { OffsetStore, type LoadedState, type StoredAssignment, type StoredConsumerGroup, type StoredConsumerMember } from "./offset-store.ts";

@@ -104,6 +104,7 @@ export const ErrorCode = {
   UNRELEASED_INSTANCE_ID: 111,
   UNSUPPORTED_ASSIGNOR: 112,
   STALE_MEMBER_EPOCH: 113,
+  INVALID_REGULAR_EXPRESSION: 128,
 } as const;
 
 export type ErrorName = keyof typeof ErrorCode;

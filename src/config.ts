@@ -62,6 +62,16 @@ export const PROPERTIES: Record<string, PropertySpec> = {
   "group.min.session.timeout.ms": { kind: "int", default: "6000", min: 0 },
   "group.max.session.timeout.ms": { kind: "int", default: "1800000", min: 0 },
   "group.max.size": { kind: "int", default: "2147483647", min: 1 },
+  // The consumer group protocol (KIP-848); cross-checked in src/group/context.ts.
+  "group.consumer.session.timeout.ms": { kind: "int", default: "45000", min: 1 },
+  "group.consumer.min.session.timeout.ms": { kind: "int", default: "45000", min: 1 },
+  "group.consumer.max.session.timeout.ms": { kind: "int", default: "60000", min: 1 },
+  "group.consumer.heartbeat.interval.ms": { kind: "int", default: "5000", min: 1 },
+  "group.consumer.min.heartbeat.interval.ms": { kind: "int", default: "5000", min: 1 },
+  "group.consumer.max.heartbeat.interval.ms": { kind: "int", default: "15000", min: 1 },
+  "group.consumer.max.size": { kind: "int", default: "2147483647", min: 1 },
+  "group.consumer.assignors": { kind: "list", default: "uniform,range" },
+  "group.consumer.migration.policy": { kind: "string", default: "bidirectional", oneOf: ["disabled", "upgrade", "downgrade", "bidirectional"] },
   "offsets.retention.minutes": { kind: "int", default: "10080", min: 1 },
   "offsets.retention.check.interval.ms": { kind: "long", default: "600000", min: 1 },
   "offset.metadata.max.bytes": { kind: "int", default: "4096", min: 0 },
@@ -87,7 +97,7 @@ export const PROPERTIES: Record<string, PropertySpec> = {
   "transaction.state.log.min.isr": { kind: "int", default: "2", min: 1, noEffect: true },
   "zookeeper.connect": { kind: "string", default: null, noEffect: true },
   "zookeeper.connection.timeout.ms": { kind: "int", default: null, noEffect: true },
-  "group.coordinator.rebalance.protocols": { kind: "list", default: "classic", noEffect: true },
+  "group.coordinator.rebalance.protocols": { kind: "list", default: "classic,consumer" },
   "unclean.leader.election.enable": { kind: "bool", default: "false", noEffect: true },
 };
 

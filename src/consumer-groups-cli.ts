@@ -1,7 +1,7 @@
 // brook consumer-groups: Kafka's kafka-consumer-groups.sh for Brook (and any Kafka), over the wire with
 // Brook's own codec (src/group/admin-client.ts).
 //
-//   bun src/cli.ts consumer-groups --bootstrap-server HOST:PORT --list [--state]
+//   bun src/cli.ts consumer-groups --bootstrap-server HOST:PORT --list [--state] [--type]
 //   bun src/cli.ts consumer-groups --bootstrap-server HOST:PORT --describe (--group G ... | --all-groups)
 //                                  [--offsets (default) | --members [--verbose] | --state]
 //   bun src/cli.ts consumer-groups --bootstrap-server HOST:PORT --delete --group G ...
@@ -9,11 +9,14 @@
 // The output follows kafka-consumer-groups.sh: the offsets view prints GROUP TOPIC PARTITION
 // CURRENT-OFFSET LOG-END-OFFSET LAG CONSUMER-ID HOST CLIENT-ID, one row per assigned partition and per
 // partition with a committed offset but no owner ("-" where there is nothing to show); group states other
-// than Stable are reported on stderr as Kafka's tool does.
+// than Stable are reported on stderr as Kafka's tool does. Consumer groups of the new protocol (KIP-848)
+// are described with ConsumerGroupDescribe, classic groups with DescribeGroups (the order Kafka's tool
+// tries them in).
 import { DeleteGroups } from "../protocol/apis/42-delete-groups.ts";
 import { DescribeGroups } from "../protocol/apis/15-describe-groups.ts";
 import { FindCoordinator } from "../protocol/apis/10-find-coordinator.ts";
 import { ListGroups } from "../protocol/apis/16-list-groups.ts";
+import { ConsumerGroupDescribe } from "../protocol/apis/69-consumer-group-describe.ts";
 import { ListOffsets } from "../protocol/apis/02-list-offsets.ts";
 import { Metadata } from "../protocol/apis/03-metadata.ts";
 import { OffsetFetch } from "../protocol/apis/09-offset-fetch.ts";
@@ -24,7 +27,8 @@ import { CONSUMER_PROTOCOL_TYPE, decodeAssignment, type TopicPartitions } from "
 const USAGE = `usage: brook consumer-groups --bootstrap-server HOST:PORT ACTION [OPTIONS]
 
 Actions:
-  --list                     list all consumer groups (with --state: and their states)
+  --list                     list all consumer groups (with --state: and their states, with --type: and
+                             their types, classic or consumer)
   --describe                 describe --group G (repeatable) or --all-groups:
       --offsets              committed offsets, log end offsets and lag per partition (default)
       --members              members and how many partitions each has (--verbose: which ones)
@@ -52,6 +56,7 @@ interface Options {
   view: "offsets" | "members" | "state";
   verbose: boolean;
   state: boolean;
+  type: boolean;
   timeoutMs: number;
 }
 
@@ -64,6 +69,7 @@ function parseArgs(argv: string[]): Options {
   let state = false;
   let offsets = false;
   let verbose = false;
+  let type = false;
   let timeoutMs = 30_000;
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
@@ -106,6 +112,9 @@ function parseArgs(argv: string[]): Options {
       case "--verbose":
         verbose = true;
         break;
+      case "--type":
+        type = true;
+        break;
       case "--timeout":
         timeoutMs = Number(value());
         if (!Number.isFinite(timeoutMs) || timeoutMs <= 0) throw new UsageError("--timeout expects a positive number of ms");
@@ -124,7 +133,7 @@ function parseArgs(argv: string[]): Options {
   if ([members, offsets, action === "describe" && state].filter(Boolean).length > 1)
     throw new UsageError("--offsets, --members and --state are mutually exclusive");
   const view = members ? "members" : state && action === "describe" ? "state" : "offsets";
-  return { bootstrap, action, groups, allGroups, view, verbose, state, timeoutMs };
+  return { bootstrap, action, groups, allGroups, view, verbose, state, type, timeoutMs };
 }
 
 /** Connections to the cluster's brokers, by node id, opened on demand. */
@@ -190,18 +199,25 @@ interface GroupListing {
   groupId: string;
   protocolType: string;
   state: string | null;
+  /** "Classic" or "Consumer" (ListGroups v5+) */
+  type: string | null;
 }
 
 async function listGroups(cluster: Cluster): Promise<GroupListing[]> {
   const out = new Map<string, GroupListing>();
   for (const id of cluster.brokers.keys()) {
     const c = await cluster.node(id);
-    const r = await c.request(ListGroups, { statesFilter: [] });
+    const r = await c.request(ListGroups, { statesFilter: [], typesFilter: [] });
     if (r.errorCode !== 0) throw new Error(`ListGroups on broker ${id}: ${errorName(r.errorCode)}`);
     for (const g of r.groups)
       // Like Kafka's listConsumerGroups: consumer groups and offset-only ("simple") groups, not e.g. Connect.
       if (g.protocolType === CONSUMER_PROTOCOL_TYPE || g.protocolType === "")
-        out.set(g.groupId, { groupId: g.groupId, protocolType: g.protocolType, state: c.versionFor(ListGroups) >= 4 ? g.groupState : null });
+        out.set(g.groupId, {
+          groupId: g.groupId,
+          protocolType: g.protocolType,
+          state: c.versionFor(ListGroups) >= 4 ? g.groupState : null,
+          type: c.versionFor(ListGroups) >= 5 ? g.groupType.charAt(0).toUpperCase() + g.groupType.slice(1) : null,
+        });
   }
   return [...out.values()];
 }
@@ -227,25 +243,54 @@ interface Described {
   members: { memberId: string; groupInstanceId: string | null; clientId: string; clientHost: string; assignment: TopicPartitions[] }[];
 }
 
+/** A consumer group (KIP-848) as ConsumerGroupDescribe tells it; null when the id is not one. */
+async function describeConsumerGroup(c: WireClient, groupId: string): Promise<Omit<Described, "coordinator"> | null> {
+  try {
+    c.versionFor(ConsumerGroupDescribe);
+  } catch {
+    return null; // a broker without the new protocol
+  }
+  const r = await c.request(ConsumerGroupDescribe, { groupIds: [groupId], includeAuthorizedOperations: false });
+  const g = r.groups[0]!;
+  if (g.errorCode === ErrorCode.GROUP_ID_NOT_FOUND) return null;
+  if (g.errorCode !== 0) throw new Error(`ConsumerGroupDescribe '${groupId}': ${errorName(g.errorCode)}`);
+  return {
+    groupId,
+    state: g.groupState,
+    protocolType: CONSUMER_PROTOCOL_TYPE,
+    protocol: g.assignorName,
+    members: g.members.map((m) => ({
+      memberId: m.memberId,
+      groupInstanceId: m.instanceId,
+      clientId: m.clientId,
+      clientHost: m.clientHost,
+      assignment: m.assignment.topicPartitions.map((tp) => ({ topic: tp.topicName, partitions: tp.partitions })),
+    })),
+  };
+}
+
 async function describe(cluster: Cluster, groupId: string): Promise<{ d: Described; committed: Map<string, Map<number, number>> }> {
   const coord = await cluster.coordinator(groupId);
   const c = coord.client;
-  const dr = await c.request(DescribeGroups, { groups: [groupId], includeAuthorizedOperations: false });
-  const g = dr.groups[0]!;
-  if (g.errorCode !== 0) throw new Error(`DescribeGroups '${groupId}': ${errorName(g.errorCode)}`);
-  const members = g.members.map((m) => {
-    let assignment: TopicPartitions[] = [];
-    if (g.protocolType === CONSUMER_PROTOCOL_TYPE && m.memberAssignment.length > 0) {
-      try {
-        assignment = decodeAssignment(m.memberAssignment).partitions;
-      } catch {
-        assignment = [];
-      }
-    }
-    return { memberId: m.memberId, groupInstanceId: m.groupInstanceId, clientId: m.clientId, clientHost: m.clientHost, assignment };
-  });
+  const modern = await describeConsumerGroup(c, groupId);
+  const dr = modern ? null : await c.request(DescribeGroups, { groups: [groupId], includeAuthorizedOperations: false });
+  if (!modern && dr!.groups[0]!.errorCode !== 0) throw new Error(`DescribeGroups '${groupId}': ${errorName(dr!.groups[0]!.errorCode)}`);
+  const groupState = modern ? modern.state : dr!.groups[0]!.groupState;
+  const members = modern
+    ? modern.members
+    : dr!.groups[0]!.members.map((m) => {
+        let assignment: TopicPartitions[] = [];
+        if (dr!.groups[0]!.protocolType === CONSUMER_PROTOCOL_TYPE && m.memberAssignment.length > 0) {
+          try {
+            assignment = decodeAssignment(m.memberAssignment).partitions;
+          } catch {
+            assignment = [];
+          }
+        }
+        return { memberId: m.memberId, groupInstanceId: m.groupInstanceId, clientId: m.clientId, clientHost: m.clientHost, assignment };
+      });
   const committed = new Map<string, Map<number, number>>();
-  if (g.groupState !== "Dead") {
+  if (groupState !== "Dead") {
     const v = c.versionFor(OffsetFetch);
     let topics: { name: string; partitions: { partitionIndex: number; committedOffset: number; errorCode: number }[] }[];
     if (v >= 8) {
@@ -269,9 +314,9 @@ async function describe(cluster: Cluster, groupId: string): Promise<{ d: Describ
   return {
     d: {
       groupId,
-      state: g.groupState,
-      protocolType: g.protocolType,
-      protocol: g.protocolData,
+      state: groupState,
+      protocolType: modern ? modern.protocolType : dr!.groups[0]!.protocolType,
+      protocol: modern ? modern.protocol : dr!.groups[0]!.protocolData,
       coordinator: { nodeId: coord.nodeId, host: coord.host, port: coord.port },
       members,
     },
@@ -364,6 +409,8 @@ function reportState(d: Described, out: Output): boolean {
       return true;
     case "PreparingRebalance":
     case "CompletingRebalance":
+    case "Assigning":
+    case "Reconciling":
       out.err(`\nWarning: Consumer group '${d.groupId}' is rebalancing.`);
       return true;
     default:
@@ -483,10 +530,11 @@ export async function runConsumerGroups(
     switch (opts.action) {
       case "list": {
         const groups = await listGroups(cluster);
-        if (opts.state) {
-          const rows = groups.map((g) => [g.groupId, g.state ?? "-"]);
-          const widths = [Math.max(15, ...rows.map((r) => r[0]!.length))];
-          io.out(table(["GROUP", "STATE"], rows, widths));
+        if (opts.state || opts.type) {
+          const header = ["GROUP", ...(opts.type ? ["TYPE"] : []), ...(opts.state ? ["STATE"] : [])];
+          const rows = groups.map((g) => [g.groupId, ...(opts.type ? [g.type ?? "-"] : []), ...(opts.state ? [g.state ?? "-"] : [])]);
+          const widths = header.map((h, i) => Math.max(i === 0 ? 15 : h.length, ...rows.map((r) => r[i]!.length)));
+          io.out(table(header, rows, widths));
         } else for (const g of groups) io.out(g.groupId);
         return 0;
       }

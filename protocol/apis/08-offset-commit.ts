@@ -1,12 +1,13 @@
-// OffsetCommit (key 8), v0–v8. v1 adds the generation/member (and, in v1 only, a per-partition commit
+// OffsetCommit (key 8), v0–v9. v1 adds the generation/member (and, in v1 only, a per-partition commit
 // timestamp), v2–v4 a retention time (-1 = broker default), v6 leader epochs, v7 static membership, v8
-// is flexible. Not served: v9+ (member epochs of the new consumer protocol, topic ids).
+// is flexible, v9 carries the member epoch of the new consumer protocol (KIP-848) in the generation
+// field (same layout).
 import { api, f, list } from "../define.ts";
 
 export const OffsetCommit = api({
   key: 8,
   name: "OffsetCommit",
-  versions: [0, 8],
+  versions: [0, 9],
   flexible: 8,
   request: [
     f("groupId", "string"),

@@ -1,13 +1,13 @@
-// OffsetFetch (key 9), v0–v8. A null topic list (v2+) asks for every committed offset of the group. v2
+// OffsetFetch (key 9), v0–v9. A null topic list (v2+) asks for every committed offset of the group. v2
 // adds a top-level error code, v5 leader epochs, v6 is flexible, v7 the require-stable flag, v8 batches
-// several groups per request (replacing the single group id and top-level fields). Not served: v9+
-// (member epochs of the new consumer protocol).
+// several groups per request (replacing the single group id and top-level fields), v9 the member id and
+// epoch of the new consumer protocol (KIP-848).
 import { api, arr, f, list } from "../define.ts";
 
 export const OffsetFetch = api({
   key: 9,
   name: "OffsetFetch",
-  versions: [0, 8],
+  versions: [0, 9],
   flexible: 6,
   request: [
     f("groupId", "string", { until: 7 }),
@@ -17,6 +17,8 @@ export const OffsetFetch = api({
     ), { until: 7, nullable: 2 }),
     f("groups", list(
       f("groupId", "string"),
+      f("memberId", "string", { since: 9, nullable: 9, default: null }),
+      f("memberEpoch", "int32", { since: 9, default: -1 }),
       f("topics", list(
         f("name", "string"),
         f("partitionIndexes", arr("int32")),

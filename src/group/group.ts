@@ -1,6 +1,7 @@
-// The state of one classic consumer group, as Kafka's GroupMetadata/MemberMetadata keep it: members,
-// generation, leader, chosen protocol and committed offsets. The transitions live in coordinator.ts;
-// this file holds the data and the rules that only read it (protocol support, the protocol vote).
+// The state of one classic group, as Kafka's GroupMetadata/MemberMetadata keep it: members, generation,
+// leader and chosen protocol (committed offsets are kept by offsets.ts). The transitions live in
+// classic-rebalance.ts; this file holds the data and the rules that only read it (protocol support, the
+// protocol vote).
 
 export type GroupState = "Empty" | "PreparingRebalance" | "CompletingRebalance" | "Stable" | "Dead";
 
@@ -27,15 +28,6 @@ export interface SyncResult {
   protocolType: string | null;
   protocolName: string | null;
   assignment: Uint8Array;
-}
-
-export interface CommittedOffset {
-  offset: number;
-  leaderEpoch: number;
-  metadata: string;
-  commitTimestamp: number;
-  /** -1 unless the commit carried a retention time (OffsetCommit v2–v4) */
-  expireTimestamp: number;
 }
 
 export const EMPTY_BYTES = new Uint8Array(0);
@@ -113,8 +105,6 @@ export class Group {
   newMemberAdded = false;
   joinTimer: ReturnType<typeof setTimeout> | null = null;
   syncTimer: ReturnType<typeof setTimeout> | null = null;
-  /** topic → partition → committed offset */
-  readonly offsets = new Map<string, Map<number, CommittedOffset>>();
 
   constructor(readonly groupId: string) {}
 
@@ -233,34 +223,6 @@ export class Group {
       }
     }
     return false;
-  }
-
-  get hasOffsets(): boolean {
-    for (const parts of this.offsets.values()) if (parts.size > 0) return true;
-    return false;
-  }
-
-  offsetCount(): number {
-    let n = 0;
-    for (const parts of this.offsets.values()) n += parts.size;
-    return n;
-  }
-
-  getOffset(topic: string, partition: number): CommittedOffset | undefined {
-    return this.offsets.get(topic)?.get(partition);
-  }
-
-  setOffset(topic: string, partition: number, o: CommittedOffset): void {
-    let parts = this.offsets.get(topic);
-    if (!parts) this.offsets.set(topic, (parts = new Map()));
-    parts.set(partition, o);
-  }
-
-  deleteOffset(topic: string, partition: number): boolean {
-    const parts = this.offsets.get(topic);
-    if (!parts || !parts.delete(partition)) return false;
-    if (parts.size === 0) this.offsets.delete(topic);
-    return true;
   }
 }
 

@@ -8,6 +8,13 @@
 //   [1, group, topic, partition]                                                                   offset tombstone
 //   [2, group, protocolType, generationId, emptySince]                                             group record
 //   [3, group]                                                                                     group tombstone
+//   [4, group, groupEpoch, assignmentEpoch, subscriptionSignature]                                 consumer group
+//   [5, group, memberId, member]                                                                   consumer group member
+//   [6, group, memberId]                                                                           member tombstone
+// A classic group record replaces a consumer group of the same id and the other way round (a group
+// converts between the protocols); a group tombstone deletes either kind with its offsets. The member
+// record of a consumer group carries what Kafka keeps in its member, current assignment and target
+// assignment records (see StoredConsumerMember).
 // Appends are plain write(2)s without fsync: the bytes sit in the page cache and survive kill -9 of the
 // broker (not a power cut, like Kafka's default flush policy). A torn or corrupt tail — a length past the
 // end, a CRC mismatch, an unreadable payload — is detected on open, logged and cut off.
@@ -26,6 +33,9 @@ const COMMIT = 0;
 const OFFSET_TOMBSTONE = 1;
 const GROUP = 2;
 const GROUP_TOMBSTONE = 3;
+const CONSUMER_GROUP = 4;
+const CONSUMER_MEMBER = 5;
+const CONSUMER_MEMBER_TOMBSTONE = 6;
 /** Refuse absurd lengths when reading (a torn length field can be anything). */
 const MAX_RECORD = 64 * 1024 * 1024;
 
@@ -51,9 +61,42 @@ export interface StoredGroup {
   emptySince: number;
 }
 
+/** topic id → partitions */
+export type StoredAssignment = [string, number[]][];
+
+/** A member of a consumer group: its subscription, its current assignment and its target assignment. */
+export interface StoredConsumerMember {
+  memberId: string;
+  memberEpoch: number;
+  previousMemberEpoch: number;
+  state: string;
+  instanceId: string | null;
+  rackId: string | null;
+  rebalanceTimeoutMs: number;
+  clientId: string;
+  clientHost: string;
+  subscribedTopicNames: string[];
+  subscribedTopicRegex: string;
+  serverAssignor: string | null;
+  assigned: StoredAssignment;
+  pendingRevocation: StoredAssignment;
+  target: StoredAssignment;
+  /** a classic-protocol member: its session timeout and JoinGroup protocols */
+  classic: { sessionTimeoutMs: number; protocols: [string, Uint8Array][] } | null;
+}
+
+export interface StoredConsumerGroup {
+  group: string;
+  groupEpoch: number;
+  assignmentEpoch: number;
+  subscriptionSignature: string;
+  members: StoredConsumerMember[];
+}
+
 export interface LoadedState {
   offsets: StoredOffset[];
   groups: StoredGroup[];
+  consumerGroups?: StoredConsumerGroup[];
 }
 
 const offsetKey = (group: string, topic: string, partition: number) => JSON.stringify([group, topic, partition]);
@@ -82,6 +125,7 @@ export class OffsetStore {
     const path = join(dir, OFFSETS_FILE);
     const offsets = new Map<string, StoredOffset>();
     const groups = new Map<string, StoredGroup>();
+    const consumerGroups = new Map<string, { group: StoredConsumerGroup; members: Map<string, StoredConsumerMember> }>();
     let good = 0;
     let records = 0;
     if (existsSync(path)) {
@@ -112,7 +156,7 @@ export class OffsetStore {
           problem = "an unreadable record";
           break;
         }
-        if (!Array.isArray(rec) || !apply(rec, offsets, groups)) {
+        if (!Array.isArray(rec) || !apply(rec, offsets, groups, consumerGroups)) {
           problem = "a record of unknown shape";
           break;
         }
@@ -133,7 +177,8 @@ export class OffsetStore {
     }
     const fd = openSync(path, "a");
     const store = new OffsetStore(path, fd, good, records, log);
-    return { store, state: { offsets: [...offsets.values()], groups: [...groups.values()] } };
+    const consumer = [...consumerGroups.values()].map(({ group, members }) => ({ ...group, members: [...members.values()] }));
+    return { store, state: { offsets: [...offsets.values()], groups: [...groups.values()], consumerGroups: consumer } };
   }
 
   get fileSize(): number {
@@ -170,6 +215,16 @@ export class OffsetStore {
     this.write([[GROUP, g.group, g.protocolType, g.generationId, g.emptySince]]);
   }
 
+  appendConsumerGroup(g: Omit<StoredConsumerGroup, "members">): void {
+    this.write([[CONSUMER_GROUP, g.group, g.groupEpoch, g.assignmentEpoch, g.subscriptionSignature]]);
+  }
+
+  appendConsumerMembers(group: string, members: StoredConsumerMember[], gone: string[]): void {
+    const recs: unknown[][] = members.map((m) => [CONSUMER_MEMBER, group, m.memberId, m]);
+    for (const id of gone) recs.push([CONSUMER_MEMBER_TOMBSTONE, group, id]);
+    if (recs.length > 0) this.write(recs);
+  }
+
   appendGroupTombstones(groups: string[]): void {
     if (groups.length === 0) return;
     this.write(groups.map((g) => [GROUP_TOMBSTONE, g]));
@@ -188,6 +243,10 @@ export class OffsetStore {
     const tmp = `${this.path}.tmp`;
     const frames: Uint8Array[] = [];
     for (const g of state.groups) frames.push(encodeRecord([GROUP, g.group, g.protocolType, g.generationId, g.emptySince]));
+    for (const g of state.consumerGroups ?? []) {
+      frames.push(encodeRecord([CONSUMER_GROUP, g.group, g.groupEpoch, g.assignmentEpoch, g.subscriptionSignature]));
+      for (const m of g.members) frames.push(encodeRecord([CONSUMER_MEMBER, g.group, m.memberId, m]));
+    }
     for (const o of state.offsets)
       frames.push(
         encodeRecord([COMMIT, o.group, o.topic, o.partition, o.offset, o.leaderEpoch, o.metadata, o.commitTimestamp, o.expireTimestamp]),
@@ -232,7 +291,9 @@ export class OffsetStore {
   }
 }
 
-function apply(rec: unknown[], offsets: Map<string, StoredOffset>, groups: Map<string, StoredGroup>): boolean {
+type LoadingConsumerGroups = Map<string, { group: StoredConsumerGroup; members: Map<string, StoredConsumerMember> }>;
+
+function apply(rec: unknown[], offsets: Map<string, StoredOffset>, groups: Map<string, StoredGroup>, consumerGroups: LoadingConsumerGroups): boolean {
   switch (rec[0]) {
     case COMMIT: {
       const [, group, topic, partition, offset, leaderEpoch, metadata, commitTimestamp, expireTimestamp] = rec as [
@@ -261,13 +322,40 @@ function apply(rec: unknown[], offsets: Map<string, StoredOffset>, groups: Map<s
       const [, group, protocolType, generationId, emptySince] = rec as [number, string, string | null, number, number];
       if (typeof group !== "string") return false;
       groups.set(group, { group, protocolType: protocolType ?? null, generationId: Number(generationId), emptySince: Number(emptySince) });
+      consumerGroups.delete(group);
       return true;
     }
     case GROUP_TOMBSTONE: {
       const group = rec[1];
       if (typeof group !== "string") return false;
       groups.delete(group);
+      consumerGroups.delete(group);
       for (const [k, o] of offsets) if (o.group === group) offsets.delete(k);
+      return true;
+    }
+    case CONSUMER_GROUP: {
+      const [, group, groupEpoch, assignmentEpoch, subscriptionSignature] = rec as [number, string, number, number, string];
+      if (typeof group !== "string") return false;
+      let g = consumerGroups.get(group);
+      if (!g) consumerGroups.set(group, (g = { group: { group, groupEpoch: 0, assignmentEpoch: 0, subscriptionSignature: "", members: [] }, members: new Map() }));
+      g.group.groupEpoch = Number(groupEpoch);
+      g.group.assignmentEpoch = Number(assignmentEpoch);
+      g.group.subscriptionSignature = String(subscriptionSignature ?? "");
+      groups.delete(group);
+      return true;
+    }
+    case CONSUMER_MEMBER: {
+      const [, group, memberId, member] = rec as [number, string, string, StoredConsumerMember];
+      if (typeof group !== "string" || typeof memberId !== "string" || typeof member !== "object" || member === null) return false;
+      let g = consumerGroups.get(group);
+      if (!g) consumerGroups.set(group, (g = { group: { group, groupEpoch: 0, assignmentEpoch: 0, subscriptionSignature: "", members: [] }, members: new Map() }));
+      g.members.set(memberId, member);
+      return true;
+    }
+    case CONSUMER_MEMBER_TOMBSTONE: {
+      const [, group, memberId] = rec as [number, string, string];
+      if (typeof group !== "string" || typeof memberId !== "string") return false;
+      consumerGroups.get(group)?.members.delete(memberId);
       return true;
     }
   }

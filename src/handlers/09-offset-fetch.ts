@@ -1,7 +1,8 @@
-// OffsetFetch v0–v8. Returns committed offsets with their leader epoch (v5+) and commit metadata; a
+// OffsetFetch v0–v9. Returns committed offsets with their leader epoch (v5+) and commit metadata; a
 // partition without a committed offset gets offset -1, metadata "" and no error. A null topic list (v2+)
 // means every offset the group committed. v2–v7 carry a top-level error; v8 batches groups, each with
-// its own error. requireStable (v7+): partitions with offsets pending in an open transaction answer
+// its own error; v9 names the member of a consumer group (KIP-848), checked like Kafka does
+// (UNKNOWN_MEMBER_ID, STALE_MEMBER_EPOCH). requireStable (v7+): partitions with offsets pending in an open transaction answer
 // UNSTABLE_OFFSET_COMMIT (see below).
 import { OffsetFetch } from "../../protocol/apis/09-offset-fetch.ts";
 import { ErrorCode } from "../../protocol/errors.ts";
@@ -24,7 +25,7 @@ export default handler(OffsetFetch, (req, ctx) => {
     return {
       throttleTimeMs: 0,
       groups: req.groups.map((g) => {
-        const r = stable(g.groupId, groups.fetchOffsets(g.groupId, g.topics));
+        const r = stable(g.groupId, groups.fetchOffsets(g.groupId, g.topics, { memberId: g.memberId, memberEpoch: g.memberEpoch }));
         return { groupId: g.groupId, topics: r.topics, errorCode: r.errorCode };
       }),
     };

@@ -5,6 +5,6 @@ import { apiVersionsList, handler } from "./handler.ts";
 
 export default handler(ApiVersions, (_req, ctx) => ({
   errorCode: 0,
-  apiKeys: apiVersionsList(ctx.broker.registry),
+  apiKeys: apiVersionsList(ctx.broker.registry, ctx.broker),
   throttleTimeMs: 0,
 }));

@@ -70,6 +70,8 @@ export interface RequestContext {
 
 export interface Handler<D extends ApiDefinition = ApiDefinition> {
   api: D;
+  /** Whether the broker serves (and advertises) the API with its current configuration; default yes. */
+  enabled?: (broker: BrokerContext) => boolean;
   handle(
     request: RequestOf<D>,
     ctx: RequestContext,
@@ -80,9 +82,13 @@ export function handler<D extends ApiDefinition>(api: D, handle: Handler<D>["han
   return { api, handle };
 }
 
-/** ApiVersions' list: what the registry serves (with a lower advertised minimum where a definition has one). */
-export function apiVersionsList(registry: Registry): { apiKey: number; minVersion: number; maxVersion: number }[] {
+/**
+ * ApiVersions' list: what the registry serves (with a lower advertised minimum where a definition has one),
+ * without the APIs the broker's configuration disables.
+ */
+export function apiVersionsList(registry: Registry, broker?: BrokerContext): { apiKey: number; minVersion: number; maxVersion: number }[] {
   return [...registry.values()]
+    .filter((h) => !broker || !h.enabled || h.enabled(broker))
     .map((h) => ({ apiKey: h.api.key, minVersion: h.api.advertisedMin ?? h.api.versions[0], maxVersion: h.api.versions[1] }))
     .sort((a, b) => a.apiKey - b.apiKey);
 }

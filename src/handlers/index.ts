@@ -27,10 +27,14 @@ import txnOffsetCommit from "./28-txn-offset-commit.ts";
 import describeProducers from "./61-describe-producers.ts";
 import describeTransactions from "./65-describe-transactions.ts";
 import listTransactions from "./66-list-transactions.ts";
+import consumerGroupHeartbeat from "./68-consumer-group-heartbeat.ts";
+import consumerGroupDescribe from "./69-consumer-group-describe.ts";
 
 export const handlers: Handler<any>[] = [produce, fetch, listOffsets, metadata, apiVersions, createTopics, deleteTopics, initProducerId];
 // Consumer groups and committed offsets (src/group/).
 handlers.push(offsetCommit, offsetFetch, findCoordinator, joinGroup, heartbeat, leaveGroup, syncGroup, describeGroups, listGroups, deleteGroups, offsetDelete);
+// The consumer group protocol (KIP-848, src/group/consumer-rebalance.ts).
+handlers.push(consumerGroupHeartbeat, consumerGroupDescribe);
 
 // Transactions and producer state (src/txn/, src/log/producer-state.ts).
 handlers.push(addPartitionsToTxn, addOffsetsToTxn, endTxn, txnOffsetCommit, describeProducers, describeTransactions, listTransactions);

@@ -52,7 +52,7 @@ export function createResponder(broker: BrokerContext, registry: Registry, log: 
     if (header.apiVersion < min || header.apiVersion > max) {
       if (header.apiKey === API_VERSIONS_KEY) {
         // KIP-511: answer in v0 with the error and the full list, so the client can pick a version.
-        const body = { errorCode: ErrorCode.UNSUPPORTED_VERSION, apiKeys: apiVersionsList(registry) };
+        const body = { errorCode: ErrorCode.UNSUPPORTED_VERSION, apiKeys: apiVersionsList(registry, broker) };
         return { response: encodeResponse(def, 0, header.correlationId, body) };
       }
       log.warn(`closing connection from ${peer}: ${def.name} v${header.apiVersion} is not supported (v${min}-v${max})`);

@@ -209,7 +209,9 @@ class Consumer {
         if (member.needsRejoin) {
           // Eager protocol: what was read so far is committed before the partitions go back.
           if (this.dirty) await member.commit(this.positions());
-          const assignment = await member.join();
+          // A join can wait for the whole group (up to the rebalance timeout); a signal ends the wait.
+          const assignment = await Promise.race([member.join(), this.stop.wait.then(() => null)]);
+          if (assignment === null) break;
           this.states = await this.startingAt(flatten(assignment), await member.committed(assignment));
           this.dirty = false;
         }

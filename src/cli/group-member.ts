@@ -107,6 +107,7 @@ export class GroupMember {
   private rejoin = true;
   private heartbeatTimer: ReturnType<typeof setInterval> | null = null;
   private heartbeatInFlight = false;
+  private joining = false;
   private readonly sessionTimeoutMs: number;
   private readonly rebalanceTimeoutMs: number;
   private readonly heartbeatIntervalMs: number;
@@ -147,6 +148,15 @@ export class GroupMember {
 
   /** Joins (or rejoins) the group; resolves with this member's partitions. */
   async join(): Promise<TopicPartitions[]> {
+    this.joining = true;
+    try {
+      return await this.joinOnce();
+    } finally {
+      this.joining = false;
+    }
+  }
+
+  private async joinOnce(): Promise<TopicPartitions[]> {
     this.stopHeartbeat();
     const metadata = encodeSubscription(this.opts.topics);
     for (let attempt = 0; ; attempt++) {
@@ -311,6 +321,12 @@ export class GroupMember {
   /** Leaves the group so the others rebalance at once instead of after the session timeout. */
   async leave(): Promise<void> {
     this.stopHeartbeat();
+    if (this.joining) {
+      // A LeaveGroup would queue behind the pending JoinGroup on this connection; closing it is enough
+      // (the coordinator drops the member after its session timeout).
+      this.dropCoordinator();
+      return;
+    }
     if (!this.memberId || !this.coordinator?.isOpen) return;
     const c = this.coordinator;
     const v = c.versionFor(LeaveGroup);

@@ -54,8 +54,6 @@ export class Cluster {
   private readonly dedicated: WireClient[] = [];
   brokers = new Map<number, { host: string; port: number }>();
   topics = new Map<string, TopicInfo>();
-  controllerId = -1;
-  clusterId: string | null = null;
   private bootstrapAddress: string | null = null;
 
   constructor(
@@ -114,7 +112,7 @@ export class Cluster {
     for (const a of addresses) {
       try {
         parseAddress(a);
-      } catch (e) {
+      } catch {
         throw new CliError(`bad bootstrap server "${a}": expected HOST:PORT`);
       }
       try {
@@ -134,11 +132,6 @@ export class Cluster {
     return this.connect(formatAddress(b.host, b.port));
   }
 
-  addressOf(id: number): string {
-    const b = this.brokers.get(id);
-    return b ? formatAddress(b.host, b.port) : `broker ${id}`;
-  }
-
   /** Loads brokers and the given topics (null: all of them); returns those topics. */
   async metadata(topics: string[] | null, allowAutoTopicCreation = false): Promise<TopicInfo[]> {
     const c = await this.any();
@@ -147,8 +140,6 @@ export class Cluster {
       allowAutoTopicCreation,
     });
     this.brokers = new Map(md.brokers.map((b) => [b.nodeId, { host: b.host, port: b.port }]));
-    this.controllerId = md.controllerId;
-    this.clusterId = md.clusterId;
     const out: TopicInfo[] = [];
     for (const t of md.topics) {
       if (t.name === null) continue;

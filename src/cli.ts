@@ -3,17 +3,38 @@
 // Starts a broker (default PLAINTEXT://127.0.0.1:9092, data in ./data), prints exactly one line
 // "brook listening on HOST:PORT" to stdout once it accepts connections, and on SIGTERM/SIGINT stops
 // accepting, answers in-flight requests, flushes and exits 0.
+//
+// brook COMMAND ...: the client tools in src/cli/ (topics, produce, consume, groups), which speak the
+// protocol to any Kafka-compatible broker; each answers --help.
 import { ConfigError } from "./config.ts";
 import { startBroker, type BrokerHandle } from "./broker.ts";
+import { version } from "../package.json";
+import { crc32cImplementation } from "../protocol/records/crc32c.ts";
+import { lz4Implementation } from "../protocol/records/compression.ts";
 
-const USAGE = `usage: brook [--config server.properties] [--override key=value]...
-       brook consumer-groups --bootstrap-server HOST:PORT (--list | --describe | --delete) ...  (see --help there)
+const USAGE = `usage: brook [--config server.properties] [--override key=value]...   start a broker
+       brook topics ...           list, create, describe, delete and alter topics
+       brook produce -t TOPIC     messages from stdin to a topic
+       brook consume -t TOPIC     records from topics to stdout (alone or in a consumer group)
+       brook groups ...           consumer groups: list, describe, delete, reset offsets
+                                  (also as "brook consumer-groups")
+       brook COMMAND --help       that command's options
+       brook --version
 
 Options use Apache Kafka's property names, e.g.
   --override listeners=PLAINTEXT://127.0.0.1:9092
   --override log.dirs=./data
   --override num.partitions=3
 Environment: BROOK_LOG_LEVEL=debug|info|warn|error (default info; logs go to stderr)`;
+
+/** Subcommands: loaded on use, so starting a broker loads none of them. Each returns its exit status. */
+const COMMANDS: Record<string, (argv: string[]) => Promise<number>> = {
+  topics: async (argv) => (await import("./cli/topics.ts")).runTopics(argv),
+  produce: async (argv) => (await import("./cli/produce.ts")).runProduce(argv),
+  consume: async (argv) => (await import("./cli/consume.ts")).runConsume(argv),
+  groups: async (argv) => (await import("./cli/groups.ts")).runGroups(argv),
+  "consumer-groups": async (argv) => (await import("./cli/groups.ts")).runGroups(argv, undefined, "consumer-groups"),
+};
 
 function parseArgs(argv: string[]): { configFile?: string; overrides: [string, string][] } {
   const overrides: [string, string][] = [];
@@ -29,6 +50,9 @@ function parseArgs(argv: string[]): { configFile?: string; overrides: [string, s
     };
     if (arg === "-h" || arg === "--help") {
       console.log(USAGE);
+      process.exit(0);
+    } else if (arg === "--version") {
+      console.log(`brook ${version} (Bun ${Bun.version}; crc32c: ${crc32cImplementation}; lz4: ${lz4Implementation})`);
       process.exit(0);
     } else if (arg === "--config" || arg.startsWith("--config=")) {
       configFile = value("--config");
@@ -57,6 +81,9 @@ async function main(): Promise<void> {
     console.error(`brook: failed to start: ${(e as Error).message}`);
     process.exit(1);
   }
+  // The single executable embeds these native bindings; say so when one could not be loaded.
+  if (crc32cImplementation !== "native") handle.broker.log.warn("CRC-32C runs in pure JavaScript (the native binding did not load): slower on large batches");
+  if (lz4Implementation !== "native") handle.broker.log.warn("lz4 is unavailable (the native binding did not load): requests that need the broker to decode or encode lz4 will fail");
   // One line per listener, written only once every one of them accepts connections.
   process.stdout.write(handle.listeners.map((l) => `brook listening on ${l.address}\n`).join(""));
   let stopping = false;
@@ -76,9 +103,10 @@ async function main(): Promise<void> {
   process.on("SIGINT", () => void stop("SIGINT"));
 }
 
-if (process.argv[2] === "consumer-groups") {
-  const { runConsumerGroups } = await import("./consumer-groups-cli.ts");
-  process.exit(await runConsumerGroups(process.argv.slice(3)));
+const name = process.argv[2] ?? "";
+const command = Object.hasOwn(COMMANDS, name) ? COMMANDS[name] : undefined;
+if (command) {
+  process.exit(await command(process.argv.slice(3)));
 } else {
   await main();
 }

@@ -29,6 +29,8 @@ export const PROPERTIES: Record<string, PropertySpec> = {
   "cluster.id": { kind: "string", default: null },
   "num.partitions": { kind: "int", default: "1", min: 1 },
   "default.replication.factor": { kind: "int", default: "1", min: 1 },
+  // Brook's own: a replication factor above the broker count is accepted and served as 1 (false: refused, as Kafka does).
+  "brook.replication.factor.clamp": { kind: "bool", default: "true" },
   "auto.create.topics.enable": { kind: "bool", default: "true" },
   "delete.topic.enable": { kind: "bool", default: "true" },
   "log.segment.bytes": { kind: "int", default: "1073741824", min: 14 },

@@ -7,6 +7,7 @@ import { randomBytes } from "node:crypto";
 import { ErrorCode } from "../protocol/errors.ts";
 import { PartitionLog, type LogConfig } from "./log/partition-log.ts";
 import type { Logger } from "./log.ts";
+import type { BrokerConfig } from "./config.ts";
 
 export interface Partition {
   topic: string;
@@ -21,6 +22,12 @@ export interface Topic {
   partitions: Partition[];
   configs: Record<string, string>;
   internal: boolean;
+  /**
+   * The replication factor the topic was created with. Brook keeps one copy whatever it says; above 1
+   * it exists because brook.replication.factor.clamp accepted it, and Metadata reports that many replicas
+   * (see inSyncReplicaCount).
+   */
+  replicationFactor: number;
 }
 
 interface CatalogueEntry {
@@ -30,6 +37,7 @@ interface CatalogueEntry {
   configs: Record<string, string>;
   internal?: boolean;
   dirs: string[];
+  replicationFactor?: number;
 }
 
 const CATALOGUE = "brook-topics.json";
@@ -73,7 +81,7 @@ export class TopicStore {
     if (!existsSync(path)) return;
     const entries = JSON.parse(readFileSync(path, "utf8")) as CatalogueEntry[];
     for (const e of entries) {
-      const topic: Topic = { name: e.name, id: e.id, partitions: [], configs: e.configs, internal: !!e.internal };
+      const topic: Topic = { name: e.name, id: e.id, partitions: [], configs: e.configs, internal: !!e.internal, replicationFactor: e.replicationFactor ?? 1 };
       for (let i = 0; i < e.partitions; i++) {
         const dir = e.dirs[i] ?? this.logDirs[0]!;
         topic.partitions.push({ topic: e.name, index: i, log: PartitionLog.open(join(dir, `${e.name}-${i}`), this.logConfig(e.configs)) });
@@ -101,8 +109,11 @@ export class TopicStore {
     return undefined;
   }
 
-  /** Checks a create request the way Kafka does; throws TopicError with Kafka's code and message. */
-  validateCreate(name: string, partitions: number, replicationFactor: number): void {
+  /**
+   * Checks a create request the way Kafka does; throws TopicError with Kafka's code and message. With
+   * `clampReplicationFactor` a factor above the one broker there is passes (brook.replication.factor.clamp).
+   */
+  validateCreate(name: string, partitions: number, replicationFactor: number, clampReplicationFactor = false): void {
     const bad = validateTopicName(name);
     if (bad) throw new TopicError(ErrorCode.INVALID_TOPIC_EXCEPTION, bad);
     if (this.topics.has(name)) throw new TopicError(ErrorCode.TOPIC_ALREADY_EXISTS, `Topic '${name}' already exists.`);
@@ -113,15 +124,15 @@ export class TopicStore {
       throw new TopicError(ErrorCode.INVALID_PARTITIONS, "Number of partitions must be larger than 0.");
     if (replicationFactor !== 1 && replicationFactor < 1)
       throw new TopicError(ErrorCode.INVALID_REPLICATION_FACTOR, "Replication factor must be larger than 0.");
-    if (replicationFactor > 1)
+    if (replicationFactor > 1 && !clampReplicationFactor)
       throw new TopicError(
         ErrorCode.INVALID_REPLICATION_FACTOR,
         `Unable to replicate the partition ${replicationFactor} time(s): The target replication factor of ${replicationFactor} cannot be reached because only 1 broker(s) are registered.`,
       );
   }
 
-  create(name: string, partitions: number, configs: Record<string, string> = {}, internal = false): Topic {
-    const topic: Topic = { name, id: randomBytes(16).toString("hex"), partitions: [], configs, internal };
+  create(name: string, partitions: number, configs: Record<string, string> = {}, internal = false, replicationFactor = 1): Topic {
+    const topic: Topic = { name, id: randomBytes(16).toString("hex"), partitions: [], configs, internal, replicationFactor };
     const dirs: string[] = [];
     for (let i = 0; i < partitions; i++) {
       const dir = this.logDirs[this.nextDir++ % this.logDirs.length]!;
@@ -132,6 +143,11 @@ export class TopicStore {
     this.dirOf.set(name, dirs);
     this.persist();
     this.log.info(`created topic ${name} with ${partitions} partition(s)`);
+    if (replicationFactor > 1)
+      this.log.warn(
+        `topic ${name}: replication factor ${replicationFactor} accepted, but this single broker keeps one copy of its data ` +
+          "(brook.replication.factor.clamp=true)",
+      );
     return topic;
   }
 
@@ -201,9 +217,20 @@ export class TopicStore {
       configs: t.configs,
       internal: t.internal || undefined,
       dirs: this.dirOf.get(t.name) ?? [],
+      replicationFactor: t.replicationFactor > 1 ? t.replicationFactor : undefined,
     }));
     writeFileAtomic(join(this.logDirs[0]!, CATALOGUE), JSON.stringify(entries, null, 1));
   }
+}
+
+/**
+ * How many of a topic's replicas count as in sync. One broker holds every partition; a topic created with
+ * a larger replication factor (brook.replication.factor.clamp) has its absent replicas counted as in sync
+ * while the clamp is on, so acks=all with the topic's min.insync.replicas behaves as on the cluster it was
+ * written for. With the clamp off they count as what they are: absent.
+ */
+export function inSyncReplicaCount(topic: Topic, config: BrokerConfig): number {
+  return topic.replicationFactor > 1 && config.get("brook.replication.factor.clamp") === true ? topic.replicationFactor : 1;
 }
 
 export function writeFileAtomic(path: string, text: string): void {

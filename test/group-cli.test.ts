@@ -1,4 +1,5 @@
-// `bun src/cli.ts consumer-groups`: the kafka-consumer-groups.sh look-alike, run as a child process against
+// `bun src/cli.ts consumer-groups` (the old name of `brook groups`, kept as an alias): the
+// kafka-consumer-groups.sh look-alike with its flag syntax, run as a child process against
 // an embedded broker. Checks the lag it computes (committed offsets vs log end offsets), its member and
 // state views, listing, deleting, and its answers for unknown groups and bad arguments.
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
@@ -147,6 +148,6 @@ describe("consumer-groups CLI", () => {
 
     const bad = await run([process.execPath, CLI, "consumer-groups", "--describe"], { timeoutMs: 30_000 });
     expect(bad.exitCode).toBe(2);
-    expect(bad.stderr).toContain("--bootstrap-server is required");
+    expect(bad.stderr).toBe("brook consumer-groups: describe needs a group (or --all-groups) (see brook consumer-groups --help)\n");
   });
 });

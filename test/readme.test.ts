@@ -6,7 +6,8 @@ import { registry } from "../src/handlers/index.ts";
 
 test("README's Supported APIs table matches the handler registry", () => {
   const readme = readFileSync(join(import.meta.dir, "..", "README.md"), "utf8");
-  const section = readme.slice(readme.indexOf("## Supported APIs"), readme.indexOf("### Consumer-group tool"));
+  const start = readme.indexOf("## Supported APIs");
+  const section = readme.slice(start, readme.indexOf("\n## ", start + 1));
   const rows = [...section.matchAll(/^\| (\d+) \| (\w+) \| (\d+)(?:–(\d+))? \|$/gm)].map((m) => [
     Number(m[1]),
     m[2],

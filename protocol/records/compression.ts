@@ -10,8 +10,26 @@
 
 // @ts-ignore snappyjs ships no type declarations
 import SnappyUntyped from "snappyjs";
-import { compressFrameSync, decompressFrameSync } from "lz4-napi";
 import { gunzipSync } from "node:zlib";
+
+// Loaded with a literal require so `bun build --compile` embeds the native binding in the single
+// executable. Guarded: where the binding cannot load (no prebuilt binary for the platform, no writable
+// temporary directory for the embedded copy), Brook still starts and only lz4 data is refused.
+type Lz4 = { compressFrameSync(data: Buffer): Buffer; decompressFrameSync(data: Buffer): Buffer };
+let lz4: Lz4 | null = null;
+let lz4Error = "";
+try {
+  lz4 = require("lz4-napi") as Lz4;
+} catch (e) {
+  lz4Error = (e as Error).message.split("\n")[0]!;
+}
+/** "native" (lz4-napi) or "unavailable". */
+export const lz4Implementation: "native" | "unavailable" = lz4 ? "native" : "unavailable";
+
+function lz4Module(): Lz4 {
+  if (!lz4) throw new CompressionError(`lz4 is not available here (${lz4Error})`, "UNSUPPORTED_COMPRESSION_TYPE", 3);
+  return lz4;
+}
 
 const SnappyJS = SnappyUntyped as {
   compress(data: Uint8Array): Uint8Array;
@@ -131,7 +149,7 @@ export function compress(codec: number, data: Uint8Array): Uint8Array {
       return snappyCompress(data);
     case 3:
       // Independent 64 KiB blocks, no content checksum: the Java consumer decodes block by block.
-      return compressFrameSync(asBuffer(data));
+      return lz4Module().compressFrameSync(asBuffer(data));
     case 4:
       return Bun.zstdCompressSync(data);
     default:
@@ -143,6 +161,7 @@ export function compress(codec: number, data: Uint8Array): Uint8Array {
 export function decompress(codec: number, data: Uint8Array): Uint8Array {
   if (codec === 0) return data;
   if (codec < 0 || codec > 4) throw new UnknownCodecError(codec);
+  const lz4Codec = codec === 3 ? lz4Module() : null;
   try {
     switch (codec) {
       case 1:
@@ -152,7 +171,7 @@ export function decompress(codec: number, data: Uint8Array): Uint8Array {
       case 2:
         return snappyDecompress(data);
       case 3:
-        return decompressFrameSync(asBuffer(data));
+        return lz4Codec!.decompressFrameSync(asBuffer(data));
       default:
         return Bun.zstdDecompressSync(data);
     }

@@ -1,7 +1,8 @@
 // Produce v3–v9. Each partition's data must be exactly one v2 record batch; it is validated from its
 // header (framing, magic, CRC-32C, offset delta vs count, size vs max.message.bytes, codec), appended
 // whole with offsets written into its header, never decoded record by record. acks=0 gets no
-// response; acks=1 and acks=-1 are answered after the append (one replica: the ISR is this broker).
+// response; acks=1 and acks=-1 are answered after the append (one replica: the ISR is this broker, plus
+// the nominal replicas of a topic created under brook.replication.factor.clamp; see inSyncReplicaCount).
 // v8+ carries per-batch record errors and an error message. Batches with a producer id go through the
 // partition's producer state first (src/txn, src/log/producer-state.ts): epoch and sequence checks,
 // a duplicate is acknowledged with its original offset and not appended again, a transactional batch
@@ -13,6 +14,7 @@ import type { ResponseOf } from "../../protocol/types.ts";
 import { cleanupPolicy, topicConfigValue } from "../topic-config.ts";
 import { parseBatchRecords, rebuildBatch } from "../log/batch-rewrite.ts";
 import { producedBatchOf } from "../log/producer-state.ts";
+import { inSyncReplicaCount } from "../topics.ts";
 import { NO_RESPONSE, handler } from "./handler.ts";
 
 const CODEC_OF: Record<string, number> = { uncompressed: 0, gzip: 1, snappy: 2, lz4: 3, zstd: 4 };
@@ -49,7 +51,7 @@ export default handler(Produce, (req, ctx) => {
         broker.log.warn(`rejected produce to ${t.name}-${p.index} from ${ctx.peer}: ${checked.error}: ${checked.message}`);
         return fail(ErrorCode[checked.error], checked.message, checked.error === "INVALID_RECORD" ? checked.batchIndex : -1);
       }
-      if (acks === -1 && Number(config("min.insync.replicas")) > 1)
+      if (acks === -1 && Number(config("min.insync.replicas")) > inSyncReplicaCount(topic, broker.config))
         return fail(ErrorCode.NOT_ENOUGH_REPLICAS, "Messages are rejected since there are fewer in-sync replicas than required.");
       const produced = producedBatchOf(checked);
       if (produced) {

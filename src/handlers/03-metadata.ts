@@ -1,4 +1,10 @@
-// Metadata v0–v12. Brook is the only broker, the controller and the leader of every partition.
+// Metadata v0–v12. Brook is the only broker, the controller and the leader of every partition. A topic
+// created with a replication factor above 1 (brook.replication.factor.clamp) lists that many replicas,
+// this broker first and then ids of brokers that do not exist: tools count the replica list to show a
+// topic's replication factor (kafka-topics, sarama/franz-go admin, the Terraform provider), and clients
+// only ever connect to the leader. While the clamp is on those replicas are reported in sync (the
+// topic is served as if they were); with it off they are out of the ISR and offline, which is how
+// Kafka reports replicas on brokers that are gone.
 // Auto-creation happens when `auto.create.topics.enable` is on and the request allows it (v4+); the
 // topic is created before answering, so the first response already has its partitions (Kafka answers
 // LEADER_NOT_AVAILABLE once and lets the client retry). Topic ids (v10+) may be looked up by id.
@@ -6,14 +12,25 @@
 import { Metadata } from "../../protocol/apis/03-metadata.ts";
 import { ErrorCode } from "../../protocol/errors.ts";
 import type { ResponseOf } from "../../protocol/types.ts";
-import { validateTopicName, type Topic } from "../topics.ts";
+import { TopicError, inSyncReplicaCount, validateTopicName, type Topic } from "../topics.ts";
 import { handler, type BrokerContext } from "./handler.ts";
 
 type TopicMetadata = NonNullable<ResponseOf<typeof Metadata>["topics"]>[number];
 const ZERO_ID = "0".repeat(32);
 
+/** The topic's replica list: this broker first (the leader), then absent ones up to its replication factor. */
+export function replicaNodes(broker: BrokerContext, topic: Topic): number[] {
+  const replicas = [broker.nodeId];
+  for (let i = 1; i < topic.replicationFactor; i++) replicas.push(broker.nodeId + i);
+  return replicas;
+}
+
 export function describeTopic(broker: BrokerContext, topic: Topic): TopicMetadata {
   const node = broker.nodeId;
+  const replicas = replicaNodes(broker, topic);
+  const inSync = inSyncReplicaCount(topic, broker.config);
+  const isr = replicas.slice(0, inSync);
+  const offline = replicas.slice(inSync);
   return {
     errorCode: ErrorCode.NONE,
     name: topic.name,
@@ -24,9 +41,9 @@ export function describeTopic(broker: BrokerContext, topic: Topic): TopicMetadat
       partitionIndex: p.index,
       leaderId: node,
       leaderEpoch: 0,
-      replicaNodes: [node],
-      isrNodes: [node],
-      offlineReplicas: [],
+      replicaNodes: replicas,
+      isrNodes: isr,
+      offlineReplicas: offline,
     })),
   };
 }
@@ -55,7 +72,16 @@ export default handler(Metadata, (req, ctx) => {
           continue;
         }
         if (broker.config.autoCreateTopics && req.allowAutoTopicCreation && !broker.isStopping) {
-          t = broker.topics.create(name, broker.config.numPartitions);
+          const rf = broker.config.defaultReplicationFactor;
+          try {
+            broker.topics.validateCreate(name, broker.config.numPartitions, rf, broker.config.get("brook.replication.factor.clamp") === true);
+          } catch (e) {
+            // Like Kafka (before KRaft made auto-creation asynchronous): the creation error is the topic's error.
+            if (!(e instanceof TopicError)) throw e;
+            topics.push({ errorCode: e.code, name, partitions: [] });
+            continue;
+          }
+          t = broker.topics.create(name, broker.config.numPartitions, {}, false, rf);
         } else {
           topics.push({ errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, name, partitions: [] });
           continue;

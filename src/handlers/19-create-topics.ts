@@ -1,7 +1,9 @@
-// CreateTopics v0–v7: partitions (or -1 for num.partitions), replication factor (1 is the only one a
-// single broker can satisfy; -1 means default.replication.factor), manual assignments naming this
-// broker, topic configs validated by name and value, validate_only. v5+ returns the resulting
-// partition count, replication factor and effective configs; v7 the topic id.
+// CreateTopics v0–v7: partitions (or -1 for num.partitions), replication factor (-1 means
+// default.replication.factor; above 1, which one broker cannot satisfy, is accepted and kept as the
+// topic's nominal factor while brook.replication.factor.clamp is on, and refused with
+// INVALID_REPLICATION_FACTOR as Kafka does when it is off), manual assignments naming this broker,
+// topic configs validated by name and value, validate_only. v5+ returns the resulting partition count,
+// replication factor and effective configs; v7 the topic id.
 import { CreateTopics } from "../../protocol/apis/19-create-topics.ts";
 import { ErrorCode } from "../../protocol/errors.ts";
 import type { ResponseOf } from "../../protocol/types.ts";
@@ -24,7 +26,7 @@ export default handler(CreateTopics, (req, ctx) => {
     }
     try {
       let partitions = t.numPartitions === -1 ? broker.config.numPartitions : t.numPartitions;
-      const rf = t.replicationFactor === -1 ? broker.config.defaultReplicationFactor : t.replicationFactor;
+      let rf = t.replicationFactor === -1 ? broker.config.defaultReplicationFactor : t.replicationFactor;
       if (t.assignments.length > 0) {
         if (t.numPartitions !== -1 || t.replicationFactor !== -1)
           throw new TopicError(ErrorCode.INVALID_REQUEST, "Both numPartitions or replicationFactor and replicasAssignments were set. Both cannot be used at the same time.");
@@ -37,8 +39,9 @@ export default handler(CreateTopics, (req, ctx) => {
             throw new TopicError(ErrorCode.INVALID_REPLICA_ASSIGNMENT, `Replica assignment ${JSON.stringify(a.brokerIds)} names brokers that do not exist (only ${broker.nodeId})`);
         });
         broker.topics.validateCreate(t.name, partitions, 1);
+        rf = 1;
       } else {
-        broker.topics.validateCreate(t.name, partitions, rf);
+        broker.topics.validateCreate(t.name, partitions, rf, broker.config.get("brook.replication.factor.clamp") === true);
       }
       const configs: Record<string, string> = {};
       for (const c of t.configs) {
@@ -46,14 +49,14 @@ export default handler(CreateTopics, (req, ctx) => {
         if (bad) throw new TopicError(ErrorCode.INVALID_CONFIG, bad);
         if (c.value !== null) configs[c.name] = c.value.trim();
       }
-      const topic = req.validateOnly ? null : broker.topics.create(t.name, partitions, configs);
+      const topic = req.validateOnly ? null : broker.topics.create(t.name, partitions, configs, false, rf);
       results.push({
         name: t.name,
         topicId: topic?.id,
         errorCode: ErrorCode.NONE,
         errorMessage: null,
         numPartitions: partitions,
-        replicationFactor: 1,
+        replicationFactor: rf,
         configs: effectiveTopicConfigs(configs, broker.config).map((c) => ({
           name: c.name,
           value: c.value,

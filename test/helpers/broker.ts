@@ -16,6 +16,10 @@ export interface SpawnBrokerOptions {
   env?: Record<string, string | undefined>;
   /** Give up (and kill the child) if it has not printed the listening line by then. Default 30 s. */
   startTimeoutMs?: number;
+  /** What to run instead of `bun src/cli.ts` (e.g. the compiled dist/brook); the overrides follow it. */
+  command?: string[];
+  /** The child's working directory (default: the repository root). */
+  cwd?: string;
 }
 
 export interface SpawnedBroker extends AsyncDisposable {
@@ -50,8 +54,8 @@ export async function spawnBroker(opts: SpawnBrokerOptions): Promise<SpawnedBrok
   for (const [k, v] of Object.entries(opts.overrides ?? {})) props[k] = String(v);
   const args = Object.entries(props).flatMap(([k, v]) => ["--override", `${k}=${v}`]);
 
-  const proc = Bun.spawn([process.execPath, CLI, ...args], {
-    cwd: REPO_ROOT,
+  const proc = Bun.spawn([...(opts.command ?? [process.execPath, CLI]), ...args], {
+    cwd: opts.cwd ?? REPO_ROOT,
     stdin: "ignore",
     stdout: "pipe",
     stderr: "pipe",

@@ -17,6 +17,8 @@ import { GroupCoordinator } from "./group/coordinator.ts";
 import { TransactionCoordinator } from "./txn/coordinator.ts";
 import { DynamicBrokerConfig } from "./dynamic-config.ts";
 import { LogMaintenance } from "./log/maintenance.ts";
+import { SaslAuthenticator } from "./server/authenticator.ts";
+import { saslSettings, type SaslSettings } from "./security/sasl-settings.ts";
 
 export interface BrokerOptions {
   /** log directory; shorthand for the `log.dirs` property */
@@ -180,6 +182,9 @@ export async function startBroker(opts: BrokerOptions = {}, registry: Registry =
   config.logDirs = config.logDirs.map((d) => resolve(d));
   const log = new Logger(opts.logLevel);
   for (const name of config.ignored) log.info(`property ${name} is accepted for compatibility and has no effect in Brook`);
+  // Each listener's security, resolved before anything is opened so that a mistake stops the start.
+  const security = new Map<string, ListenerSecurity>();
+  for (const l of config.listeners) security.set(l.name, listenerSecurity(config, l));
 
   const broker = new Broker(config, log, registry);
   broker.topics.load();
@@ -196,7 +201,7 @@ export async function startBroker(opts: BrokerOptions = {}, registry: Registry =
       const context = { name: l.name, securityProtocol: l.securityProtocol, advertisedHost: l.advertised.host, advertisedPort: l.advertised.port };
       let server: TCPSocketListener<{ conn: Connection }>;
       try {
-        server = listen(broker, registry, log, l, context, connections);
+        server = listen(broker, registry, log, l, context, connections, security.get(l.name)!);
       } catch (e) {
         throw new Error(`cannot listen on ${l.host}:${l.port} (listener ${l.name}): ${(e as Error).message}`);
       }
@@ -254,6 +259,17 @@ export async function startBroker(opts: BrokerOptions = {}, registry: Registry =
   };
 }
 
+/** How a listener authenticates its clients (issue 8). */
+interface ListenerSecurity {
+  /** SASL_PLAINTEXT / SASL_SSL: the mechanisms and their settings */
+  sasl: SaslSettings | null;
+}
+
+function listenerSecurity(config: BrokerConfig, l: ListenerConfig): ListenerSecurity {
+  const sasl = l.securityProtocol === "SASL_PLAINTEXT" || l.securityProtocol === "SASL_SSL" ? saslSettings(config, l.name) : null;
+  return { sasl };
+}
+
 function listen(
   broker: Broker,
   registry: Registry,
@@ -261,6 +277,7 @@ function listen(
   l: ListenerConfig,
   context: ListenerContext,
   connections: Set<Connection>,
+  security: ListenerSecurity,
 ): TCPSocketListener<{ conn: Connection }> {
   return Bun.listen<{ conn: Connection }>({
     hostname: l.host === "" ? "0.0.0.0" : l.host,
@@ -269,13 +286,16 @@ function listen(
       open(socket: Socket<{ conn: Connection }>) {
         const peer = `${socket.remoteAddress}`;
         const session = { principal: "User:ANONYMOUS", clientHost: socket.remoteAddress };
+        const responder = createResponder(broker, registry, log, peer, context, session);
+        let authenticator: SaslAuthenticator | undefined;
         const conn = new Connection(
           socket as Socket<unknown>,
           broker.config.socketRequestMaxBytes,
-          createResponder(broker, registry, log, peer, context, session),
+          security.sasl ? (frame) => authenticator!.respond(frame) : responder,
           log,
           peer,
         );
+        if (security.sasl) authenticator = new SaslAuthenticator(conn, responder, session, security.sasl, log, peer);
         socket.data = { conn };
         connections.add(conn);
       },

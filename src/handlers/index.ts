@@ -45,6 +45,11 @@ import incrementalAlterConfigs from "./44-incremental-alter-configs.ts";
 import describeCluster from "./60-describe-cluster.ts";
 handlers.push(deleteRecords, describeConfigs, alterConfigs, describeLogDirs, createPartitions, incrementalAlterConfigs, describeCluster);
 
+// Security (issue 8): SASL outside an authentication exchange (src/server/authenticator.ts does the exchange).
+import saslHandshake from "./17-sasl-handshake.ts";
+import saslAuthenticate from "./36-sasl-authenticate.ts";
+handlers.push(saslHandshake, saslAuthenticate);
+
 export function buildRegistry(list: Handler<any>[] = handlers): Registry {
   const registry = new Map<number, Handler>();
   for (const h of list) {

@@ -9,7 +9,7 @@ import { Logger, type Level } from "./log.ts";
 import { Connection } from "./server/connection.ts";
 import { createResponder } from "./server/dispatch.ts";
 import { registry as defaultRegistry } from "./handlers/index.ts";
-import type { BrokerContext, ListenerContext, Registry } from "./handlers/handler.ts";
+import type { BrokerContext, ListenerContext, Registry, Session } from "./handlers/handler.ts";
 import { TopicStore, writeFileAtomic, type Partition } from "./topics.ts";
 import type { LogConfig } from "./log/partition-log.ts";
 import { ProducerIdAllocator } from "./producer-ids.ts";
@@ -18,7 +18,10 @@ import { TransactionCoordinator } from "./txn/coordinator.ts";
 import { DynamicBrokerConfig } from "./dynamic-config.ts";
 import { LogMaintenance } from "./log/maintenance.ts";
 import { SaslAuthenticator } from "./server/authenticator.ts";
-import { saslSettings, type SaslSettings } from "./security/sasl-settings.ts";
+import { saslSettings, type SaslSettings, type ScramLookup } from "./security/sasl-settings.ts";
+import { ScramCredentialStore } from "./security/scram-store.ts";
+import { subjectName } from "./security/principal.ts";
+import { tlsSettings, type TlsSettings } from "./security/tls.ts";
 
 export interface BrokerOptions {
   /** log directory; shorthand for the `log.dirs` property */
@@ -57,6 +60,9 @@ export interface BrokerHandle extends AsyncDisposable {
 
 type Waiter = () => void;
 
+/** What each client socket carries. */
+type ConnData = { conn: Connection; session: Session };
+
 export class Broker implements BrokerContext {
   readonly topics: TopicStore;
   /** producer ids from durably reserved blocks (transactional ids map to them in src/txn) */
@@ -68,6 +74,8 @@ export class Broker implements BrokerContext {
   readonly dynamicConfig: DynamicBrokerConfig;
   /** retention and log compaction (started by startBroker) */
   readonly maintenance: LogMaintenance;
+  /** SCRAM users, durable in the first log dir */
+  readonly scram: ScramCredentialStore;
   readonly clusterId: string;
   readonly startedAt = Date.now();
   private readonly waiters = new Map<Partition, Set<Waiter>>();
@@ -82,6 +90,7 @@ export class Broker implements BrokerContext {
     this.topics = new TopicStore(config.logDirs, (c) => this.logConfig(c), log);
     this.maintenance = new LogMaintenance(this.topics, config, log);
     this.clusterId = this.loadMetaProperties();
+    this.scram = ScramCredentialStore.open(config.logDirs[0]!);
     this.producerIds = new ProducerIdAllocator(config.logDirs[0]!);
     this.groups = GroupCoordinator.forBroker(config, log, this.topics);
     this.txn = new TransactionCoordinator(this);
@@ -184,14 +193,16 @@ export async function startBroker(opts: BrokerOptions = {}, registry: Registry =
   for (const name of config.ignored) log.info(`property ${name} is accepted for compatibility and has no effect in Brook`);
   // Each listener's security, resolved before anything is opened so that a mistake stops the start.
   const security = new Map<string, ListenerSecurity>();
-  for (const l of config.listeners) security.set(l.name, listenerSecurity(config, l));
+  let broker: Broker | undefined;
+  const scram: ScramLookup = { get: (user, mechanism) => broker?.scram.get(user, mechanism) };
+  for (const l of config.listeners) security.set(l.name, listenerSecurity(config, l, scram));
 
-  const broker = new Broker(config, log, registry);
+  broker = new Broker(config, log, registry);
   broker.topics.load();
   broker.txn.start(); // producer state, transaction log, completion of what a crash left open
 
   const connections = new Set<Connection>();
-  const bound: { config: ListenerConfig; server: TCPSocketListener<{ conn: Connection }>; context: ListenerContext }[] = [];
+  const bound: { config: ListenerConfig; server: TCPSocketListener<ConnData>; context: ListenerContext }[] = [];
   const stopListening = () => {
     for (const b of bound) b.server.stop(false);
   };
@@ -199,7 +210,7 @@ export async function startBroker(opts: BrokerOptions = {}, registry: Registry =
     for (const l of config.listeners) {
       // The advertised port is filled in once the port is known (listeners on port 0).
       const context = { name: l.name, securityProtocol: l.securityProtocol, advertisedHost: l.advertised.host, advertisedPort: l.advertised.port };
-      let server: TCPSocketListener<{ conn: Connection }>;
+      let server: TCPSocketListener<ConnData>;
       try {
         server = listen(broker, registry, log, l, context, connections, security.get(l.name)!);
       } catch (e) {
@@ -263,11 +274,45 @@ export async function startBroker(opts: BrokerOptions = {}, registry: Registry =
 interface ListenerSecurity {
   /** SASL_PLAINTEXT / SASL_SSL: the mechanisms and their settings */
   sasl: SaslSettings | null;
+  /** SSL / SASL_SSL: certificates, client authentication, protocols */
+  tls: TlsSettings | null;
 }
 
-function listenerSecurity(config: BrokerConfig, l: ListenerConfig): ListenerSecurity {
-  const sasl = l.securityProtocol === "SASL_PLAINTEXT" || l.securityProtocol === "SASL_SSL" ? saslSettings(config, l.name) : null;
-  return { sasl };
+function listenerSecurity(config: BrokerConfig, l: ListenerConfig, scram: ScramLookup): ListenerSecurity {
+  const sasl = l.securityProtocol === "SASL_PLAINTEXT" || l.securityProtocol === "SASL_SSL" ? saslSettings(config, l.name, scram) : null;
+  const tls = l.securityProtocol === "SSL" || l.securityProtocol === "SASL_SSL" ? tlsSettings(config, l.name, l.securityProtocol) : null;
+  return { sasl, tls };
+}
+
+/**
+ * After the TLS handshake: a client certificate that does not verify is refused (Kafka's "requested" too
+ * refuses a bad certificate, it only tolerates none); on SSL listeners a verified certificate's mapped
+ * subject becomes the principal. Returns false when the connection must close.
+ */
+function acceptHandshake(socket: Socket<ConnData>, tls: TlsSettings, securityProtocol: string, log: Logger): boolean {
+  const peer = socket.remoteAddress;
+  const cert = socket.getPeerX509Certificate?.();
+  if (tls.tls13Suites && socket.getTLSVersion() === "TLSv1.3") {
+    const suite = socket.getCipher()?.standardName ?? socket.getCipher()?.name;
+    if (!suite || !tls.tls13Suites.has(suite)) {
+      log.warn(`closing connection from ${peer}: TLS 1.3 cipher suite ${suite} is not in ssl.cipher.suites (listener ${tls.listener})`);
+      return false;
+    }
+  }
+  if (!cert) return true; // "requested" without a certificate: User:ANONYMOUS
+  if (!socket.authorized) {
+    log.warn(`closing connection from ${peer}: client certificate refused on listener ${tls.listener}: ${socket.getAuthorizationError()?.message ?? "not trusted"}`);
+    return false;
+  }
+  if (securityProtocol !== "SSL") return true; // SASL_SSL: the SASL user is the principal
+  const dn = subjectName(new Uint8Array(cert.raw));
+  try {
+    socket.data.session.principal = `User:${tls.principalMapper.name(dn)}`;
+  } catch (e) {
+    log.warn(`closing connection from ${peer}: ${(e as Error).message}`);
+    return false;
+  }
+  return true;
 }
 
 function listen(
@@ -278,12 +323,13 @@ function listen(
   context: ListenerContext,
   connections: Set<Connection>,
   security: ListenerSecurity,
-): TCPSocketListener<{ conn: Connection }> {
-  return Bun.listen<{ conn: Connection }>({
+): TCPSocketListener<ConnData> {
+  return Bun.listen<ConnData>({
     hostname: l.host === "" ? "0.0.0.0" : l.host,
     port: l.port,
+    ...(security.tls ? { tls: security.tls.options } : {}),
     socket: {
-      open(socket: Socket<{ conn: Connection }>) {
+      open(socket: Socket<ConnData>) {
         const peer = `${socket.remoteAddress}`;
         const session = { principal: "User:ANONYMOUS", clientHost: socket.remoteAddress };
         const responder = createResponder(broker, registry, log, peer, context, session);
@@ -296,9 +342,22 @@ function listen(
           peer,
         );
         if (security.sasl) authenticator = new SaslAuthenticator(conn, responder, session, security.sasl, log, peer);
-        socket.data = { conn };
+        socket.data = { conn, session };
         connections.add(conn);
       },
+      ...(security.tls
+        ? {
+            handshake(socket: Socket<ConnData>, success: boolean, err: Error | null) {
+              // A failed handshake also lands here (success false, no verified peer).
+              if (!success && !socket.getPeerX509Certificate?.()) {
+                log.warn(`closing connection from ${socket.remoteAddress}: TLS handshake failed on listener ${l.name}: ${err?.message ?? "unknown error"}`);
+                socket.end();
+                return;
+              }
+              if (!acceptHandshake(socket, security.tls!, l.securityProtocol, log)) socket.data.conn.close();
+            },
+          }
+        : {}),
       data(socket, chunk) {
         socket.data.conn.onData(chunk);
       },

@@ -99,6 +99,26 @@ export const PROPERTIES: Record<string, PropertySpec> = {
   "sasl.server.max.receive.size": { kind: "int", default: "524288", min: 1 },
   "sasl.mechanism.inter.broker.protocol": { kind: "string", default: "GSSAPI", noEffect: true },
   "security.inter.broker.protocol": { kind: "string", default: "PLAINTEXT", noEffect: true },
+  "ssl.keystore.type": { kind: "string", default: "JKS", oneOf: ["JKS", "PKCS12", "PEM"] },
+  "ssl.keystore.location": { kind: "string", default: null },
+  "ssl.keystore.password": { kind: "string", default: null, sensitive: true },
+  "ssl.key.password": { kind: "string", default: null, sensitive: true },
+  "ssl.keystore.certificate.chain": { kind: "string", default: null, sensitive: true },
+  "ssl.keystore.key": { kind: "string", default: null, sensitive: true },
+  "ssl.truststore.type": { kind: "string", default: "JKS", oneOf: ["JKS", "PKCS12", "PEM"] },
+  "ssl.truststore.location": { kind: "string", default: null },
+  "ssl.truststore.password": { kind: "string", default: null, sensitive: true },
+  "ssl.truststore.certificates": { kind: "string", default: null, sensitive: true },
+  "ssl.client.auth": { kind: "string", default: "none", oneOf: ["none", "requested", "required"] },
+  "ssl.principal.mapping.rules": { kind: "string", default: "DEFAULT" },
+  "ssl.enabled.protocols": { kind: "list", default: "TLSv1.2,TLSv1.3" },
+  "ssl.protocol": { kind: "string", default: "TLSv1.3" },
+  "ssl.cipher.suites": { kind: "list", default: "" },
+  "ssl.endpoint.identification.algorithm": { kind: "string", default: "https", noEffect: true },
+  "ssl.keymanager.algorithm": { kind: "string", default: "SunX509", noEffect: true },
+  "ssl.trustmanager.algorithm": { kind: "string", default: "PKIX", noEffect: true },
+  "ssl.secure.random.implementation": { kind: "string", default: null, noEffect: true },
+  "ssl.provider": { kind: "string", default: null, noEffect: true },
 };
 
 /**
@@ -106,7 +126,11 @@ export const PROPERTIES: Record<string, PropertySpec> = {
  * listener name in lower case), each key on its own: a key the listener does not override comes from the
  * unprefixed property.
  */
-export const LISTENER_PROPERTIES = new Set(["sasl.enabled.mechanisms", "connections.max.reauth.ms"]);
+export const LISTENER_PROPERTIES = new Set([
+  "sasl.enabled.mechanisms",
+  "connections.max.reauth.ms",
+  ...Object.keys(PROPERTIES).filter((name) => name.startsWith("ssl.")),
+]);
 
 /** Per-mechanism listener properties: listener.name.<listener>.<mechanism>.<property>. */
 export const MECHANISM_PROPERTIES: Record<string, PropertySpec> = {
@@ -165,7 +189,7 @@ export interface Listener {
 export const SECURITY_PROTOCOLS = ["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] as const;
 export type SecurityProtocol = (typeof SECURITY_PROTOCOLS)[number];
 /** Security protocols this build can serve (the others are refused when the config is read). */
-export const SERVED_SECURITY_PROTOCOLS: readonly SecurityProtocol[] = ["PLAINTEXT", "SASL_PLAINTEXT"];
+export const SERVED_SECURITY_PROTOCOLS: readonly SecurityProtocol[] = ["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"];
 
 /** A listener Brook opens: where it binds, how it is secured and what Metadata tells its clients. */
 export interface ListenerConfig extends Listener {

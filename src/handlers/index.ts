@@ -49,6 +49,10 @@ handlers.push(deleteRecords, describeConfigs, alterConfigs, describeLogDirs, cre
 import saslHandshake from "./17-sasl-handshake.ts";
 import saslAuthenticate from "./36-sasl-authenticate.ts";
 handlers.push(saslHandshake, saslAuthenticate);
+// SCRAM users (src/security/scram-store.ts).
+import describeUserScramCredentials from "./50-describe-user-scram-credentials.ts";
+import alterUserScramCredentials from "./51-alter-user-scram-credentials.ts";
+handlers.push(describeUserScramCredentials, alterUserScramCredentials);
 
 export function buildRegistry(list: Handler<any>[] = handlers): Registry {
   const registry = new Map<number, Handler>();

@@ -6,6 +6,13 @@ import { ConfigError, listenerSetting, type BrokerConfig } from "../config.ts";
 import { parseJaasConfig, type JaasEntry } from "./jaas.ts";
 import { SASL_MECHANISMS, type SaslMechanism, type SaslServer } from "./sasl/mechanism.ts";
 import { plainServer } from "./sasl/plain.ts";
+import { scramServer } from "./sasl/scram.ts";
+import { scramMechanism, type ScramCredential } from "./scram.ts";
+
+/** Where SCRAM credentials are looked up (the broker's ScramCredentialStore). */
+export interface ScramLookup {
+  get(user: string, mechanism: string): ScramCredential | undefined;
+}
 
 const PLAIN_LOGIN_MODULE = "org.apache.kafka.common.security.plain.PlainLoginModule";
 
@@ -31,7 +38,7 @@ function jaasEntries(config: BrokerConfig, listener: string, mechanism: string):
   return text === null ? null : { entries: parseJaasConfig(text, property), property };
 }
 
-export function saslSettings(config: BrokerConfig, listener: string): SaslSettings {
+export function saslSettings(config: BrokerConfig, listener: string, scram: ScramLookup): SaslSettings {
   const enabled = ((listenerSetting(config, listener, "sasl.enabled.mechanisms") as string[] | null) ?? []).map((m) => m.trim().toUpperCase());
   if (enabled.length === 0) throw new ConfigError(`listener ${listener}: no SASL mechanisms are enabled (sasl.enabled.mechanisms)`);
   for (const m of enabled) {
@@ -72,6 +79,9 @@ export function saslSettings(config: BrokerConfig, listener: string): SaslSettin
       switch (mechanism) {
         case "PLAIN":
           return plainServer(plainUsers);
+        case "SCRAM-SHA-256":
+        case "SCRAM-SHA-512":
+          return scramServer(scramMechanism(mechanism)!, (user) => scram.get(user, mechanism));
         default:
           throw new Error(`SASL mechanism ${mechanism} is not implemented`);
       }

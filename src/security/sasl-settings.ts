@@ -7,6 +7,7 @@ import { parseJaasConfig, type JaasEntry } from "./jaas.ts";
 import { SASL_MECHANISMS, type SaslMechanism, type SaslServer } from "./sasl/mechanism.ts";
 import { plainServer } from "./sasl/plain.ts";
 import { scramServer } from "./sasl/scram.ts";
+import { oauthBearerServer, type OAuthBearerOptions } from "./sasl/oauthbearer.ts";
 import { scramMechanism, type ScramCredential } from "./scram.ts";
 
 /** Where SCRAM credentials are looked up (the broker's ScramCredentialStore). */
@@ -65,6 +66,20 @@ export function saslSettings(config: BrokerConfig, listener: string, scram: Scra
     for (const [k, v] of entry.options) if (k.startsWith("user_")) plainUsers.set(k.slice("user_".length), v);
   }
 
+  // OAUTHBEARER: the unsecured validator's options, from the listener's OAuthBearerLoginModule entry if any.
+  const oauth: OAuthBearerOptions = { principalClaim: "sub", scopeClaim: "scope", requiredScope: [], clockSkewMs: 0 };
+  if (mechanisms.includes("OAUTHBEARER")) {
+    const jaas = jaasEntries(config, listener, "OAUTHBEARER");
+    const opts = jaas?.entries[0]?.options ?? new Map<string, string>();
+    const opt = (name: string) => opts.get(`unsecuredValidator${name}`)?.trim() || undefined;
+    oauth.principalClaim = opt("PrincipalClaimName") ?? "sub";
+    oauth.scopeClaim = opt("ScopeClaimName") ?? "scope";
+    oauth.requiredScope = (opt("RequiredScope") ?? "").split(" ").filter((s) => s !== "");
+    const skew = opt("AllowableClockSkewMs") ?? "0";
+    if (!/^\d+$/.test(skew)) throw new ConfigError(`${jaas!.property}: unsecuredValidatorAllowableClockSkewMs must be a non-negative integer`);
+    oauth.clockSkewMs = Number(skew);
+  }
+
   const maxReauthMs: Record<string, number> = {};
   for (const m of mechanisms) maxReauthMs[m] = listenerSetting(config, listener, "connections.max.reauth.ms", m) as number;
 
@@ -82,8 +97,8 @@ export function saslSettings(config: BrokerConfig, listener: string, scram: Scra
         case "SCRAM-SHA-256":
         case "SCRAM-SHA-512":
           return scramServer(scramMechanism(mechanism)!, (user) => scram.get(user, mechanism));
-        default:
-          throw new Error(`SASL mechanism ${mechanism} is not implemented`);
+        case "OAUTHBEARER":
+          return oauthBearerServer(oauth);
       }
     },
   };

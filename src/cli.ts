@@ -8,6 +8,7 @@ import { startBroker, type BrokerHandle } from "./broker.ts";
 
 const USAGE = `usage: brook [--config server.properties] [--override key=value]...
        brook consumer-groups --bootstrap-server HOST:PORT (--list | --describe | --delete) ...  (see --help there)
+       brook users (--bootstrap-server HOST:PORT | --log-dir DIR) (--describe | --alter ...)  SCRAM users (see --help there)
 
 Options use Apache Kafka's property names, e.g.
   --override listeners=PLAINTEXT://127.0.0.1:9092
@@ -76,7 +77,10 @@ async function main(): Promise<void> {
   process.on("SIGINT", () => void stop("SIGINT"));
 }
 
-if (process.argv[2] === "consumer-groups") {
+if (process.argv[2] === "users") {
+  const { runUsers } = await import("./cli/users.ts");
+  process.exit(await runUsers(process.argv.slice(3)));
+} else if (process.argv[2] === "consumer-groups") {
   const { runConsumerGroups } = await import("./consumer-groups-cli.ts");
   process.exit(await runConsumerGroups(process.argv.slice(3)));
 } else {

@@ -47,7 +47,7 @@ const TLS13_SUITES = new Set(["TLS_AES_128_GCM_SHA256", "TLS_AES_256_GCM_SHA384"
 
 const PEM_BLOCK = /-----BEGIN ([A-Z0-9 ]+)-----[\s\S]*?-----END \1-----/g;
 
-function pemBlocks(text: string): { label: string; pem: string }[] {
+export function pemBlocks(text: string): { label: string; pem: string }[] {
   return [...text.matchAll(PEM_BLOCK)].map((m) => ({ label: m[1]!, pem: m[0] }));
 }
 
@@ -58,7 +58,7 @@ interface Material {
   certs: string[];
 }
 
-function readFile(path: string, property: string): Buffer {
+export function readFile(path: string, property: string): Buffer {
   try {
     return readFileSync(path);
   } catch (e) {
@@ -67,7 +67,7 @@ function readFile(path: string, property: string): Buffer {
 }
 
 /** Java reads a PKCS12 file under type JKS; a real JKS (magic 0xFEEDFEED) cannot be read here. */
-function effectiveType(type: string, file: Buffer | null, property: string): string {
+export function effectiveType(type: string, file: Buffer | null, property: string): string {
   if (type !== "JKS") return type;
   if (!file) throw new ConfigError(`${property}: a JKS store needs a location`);
   if (file.length >= 4 && file.readUInt32BE(0) === 0xfeedfeed)
@@ -78,7 +78,7 @@ function effectiveType(type: string, file: Buffer | null, property: string): str
   return "PKCS12";
 }
 
-function readPkcs12(file: Buffer, password: string | null, property: string): Material {
+export function readPkcs12(file: Buffer, password: string | null, property: string): Material {
   let p12: forge.pkcs12.Pkcs12Pfx;
   try {
     const asn1 = forge.asn1.fromDer(forge.util.createBuffer(file.toString("binary")));

@@ -90,12 +90,12 @@ export function clientSecurity(props: ReadonlyMap<string, string>): ClientSecuri
       if (type === "PEM") {
         const blocks = pemBlocks(file.toString("utf8"));
         tls.key = blocks.find((b) => b.label.endsWith("PRIVATE KEY"))?.pem;
-        tls.cert = blocks.filter((b) => b.label === "CERTIFICATE").map((b) => b.pem).join("");
+        tls.cert = blocks.filter((b) => b.label === "CERTIFICATE").map((b) => b.pem + "\n").join("");
         tls.passphrase = get("ssl.key.password");
       } else {
         const m = readPkcs12(file, get("ssl.keystore.password") ?? null, "ssl.keystore.location");
         tls.key = m.key?.export({ type: "pkcs8", format: "pem" }) as string | undefined;
-        tls.cert = m.certs.join("");
+        tls.cert = m.certs.map((pem) => pem.trimEnd() + "\n").join("");
       }
     }
     out.tls = tls;

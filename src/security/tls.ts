@@ -206,7 +206,7 @@ export function tlsSettings(config: BrokerConfig, listener: string, securityProt
     listener,
     options: {
       key: keyPem,
-      cert: chain.join(""),
+      cert: chain.map((pem) => pem.trimEnd() + "\n").join(""),
       ...(ca ? { ca } : {}),
       requestCert: clientAuth !== "none",
       rejectUnauthorized: clientAuth === "required",

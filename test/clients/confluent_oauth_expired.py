@@ -1,0 +1,47 @@
+#!/usr/bin/python3
+"""Connect with librdkafka (confluent_kafka) presenting an unsecured OAUTHBEARER token whose exp claim has
+passed (librdkafka itself is told it lives on, through oauth_cb), and report the errors it sees.
+
+stdin JSON: bootstrap, sub (default "expired-user")
+stdout: {"summary": {"errors": [...], "metadata": true|false}}
+exit: 0 if metadata was obtained (the token was accepted), 2 otherwise.
+"""
+import base64
+import json
+import time
+
+from confluent_kafka import Producer
+
+from _common import emit, read_request
+
+req = read_request()
+
+
+def b64(o):
+    return base64.urlsafe_b64encode(json.dumps(o).encode()).decode().rstrip("=")
+
+
+def token_cb(_config):
+    now = time.time()
+    jws = b64({"alg": "none"}) + "." + b64({"sub": req.get("sub", "expired-user"), "iat": now - 7200, "exp": now - 3600}) + "."
+    return jws, now + 3600
+
+
+errors = []
+p = Producer({
+    "bootstrap.servers": req["bootstrap"],
+    "security.protocol": "SASL_PLAINTEXT",
+    "sasl.mechanism": "OAUTHBEARER",
+    "oauth_cb": token_cb,
+    "error_cb": lambda e: errors.append(str(e)),
+})
+p.poll(0.5)
+ok = True
+try:
+    p.list_topics(timeout=4)
+except Exception as e:  # noqa: BLE001
+    ok = False
+    errors.append(str(e))
+p.poll(0.2)
+emit({"summary": {"errors": errors, "metadata": ok}})
+raise SystemExit(0 if ok else 2)

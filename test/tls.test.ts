@@ -8,7 +8,8 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { Kafka, logLevel } from "kafkajs";
 import { SaslHandshake } from "../protocol/apis/17-sasl-handshake.ts";
 import { startBroker } from "../src/broker.ts";
-import { WireClient } from "../src/client.ts";
+import { KafkaClient, WireClient } from "../src/client.ts";
+import { DescribeConfigs } from "../protocol/apis/index.ts";
 import { ConfigError } from "../src/config.ts";
 import { handler } from "../src/handlers/handler.ts";
 import { buildRegistry, handlers } from "../src/handlers/index.ts";
@@ -265,6 +266,30 @@ describe("principal and configuration (in-process broker)", () => {
     });
     const md = await kcat(["-b", b.address, ...ssl(), "-L", "-J"]);
     expect(JSON.parse(md.stdout).brokers.map((x: { name: string }) => x.name)).toEqual([b.address]);
+  });
+
+  test("DescribeConfigs reports key and trust store passwords as sensitive, without their values", async () => {
+    await using d = await tempDir();
+    await using b = await startBroker({
+      dataDir: d.path,
+      logLevel: "warn",
+      overrides: {
+        listeners: "PLAINTEXT://127.0.0.1:0,SSL://127.0.0.1:0",
+        "ssl.keystore.type": "PKCS12",
+        "ssl.keystore.location": pki.brokerKeystoreP12,
+        "ssl.keystore.password": STORE_PASSWORD,
+      },
+    });
+    await using c = await KafkaClient.connect(b.address);
+    const r = await c.request(DescribeConfigs, 4, {
+      resources: [{ resourceType: 4, resourceName: "1", configurationKeys: ["ssl.keystore.password", "ssl.keystore.type"] }],
+      includeSynonyms: true,
+    });
+    const byName = new Map(r.results[0]!.configs.map((x) => [x.name, x]));
+    const pw = byName.get("ssl.keystore.password")!;
+    expect([pw.value, pw.isSensitive, pw.configType, pw.synonyms.map((s) => s.value)]).toEqual([null, true, 9, [null]]);
+    expect(byName.get("ssl.keystore.type")!.value).toBe("PKCS12");
+    expect(JSON.stringify(r)).not.toContain(STORE_PASSWORD);
   });
 
   const refused: [string, () => Record<string, string>, RegExp][] = [

@@ -3,6 +3,10 @@
 //        [--acks 1] [--linger-ms 5] [--partitions 1] [--compression none] [--topic NAME]
 //        [--rate R] [-X librdkafka.key=value]... [--override brook.key=value]... [--json] [--profile DIR]
 //        [--broker-pid PID]   (with --bootstrap: also report that local process's CPU and RSS)
+//        [--security PLAINTEXT|SSL|SASL_PLAINTEXT|SASL_SSL|compare]
+// --security (with the broker the bench starts): the client connects over that listener; Brook gets a
+// throwaway CA and certificate (openssl) and a SCRAM-SHA-512 user for SASL. "compare" runs the same
+// produce/fetch over PLAINTEXT, SSL and SASL_SSL in one session, side by side.
 // Without --bootstrap it starts Brook (src/cli.ts, temp log dir) as a child and reports its CPU and
 // peak RSS; with --bootstrap it measures whatever is there (Brook or Apache Kafka) the same way.
 // `--bootstrap mock` produces into librdkafka's in-process mock broker: the client alone.
@@ -23,7 +27,7 @@ if (!["produce", "fetch", "all"].includes(mode)) usage(`unknown mode ${mode}`);
 const opt = {
   bootstrap: "", records: 2_000_000, size: 100, acks: "1", lingerMs: 5, partitions: 1,
   compression: "none", topic: "", rate: 0, json: false, profile: "", brokerPid: 0,
-  x: [] as string[], overrides: [] as string[],
+  x: [] as string[], overrides: [] as string[], security: "",
 };
 for (let i = 0; i < argv.length; i++) {
   const a = argv[i]!;
@@ -43,15 +47,20 @@ for (let i = 0; i < argv.length; i++) {
     case "--json": opt.json = true; break;
     case "--profile": opt.profile = path.resolve(val()); break;
     case "--broker-pid": opt.brokerPid = Number(val()); break;
+    case "--security": opt.security = val().toUpperCase(); break;
     case "-h": case "--help": usage("");
     default: usage(`unknown option ${a}`);
   }
 }
 opt.topic ||= `bench-${opt.partitions}p-${opt.size}b-${opt.compression}`;
 const mock = opt.bootstrap === "mock";
+const PROTOCOLS = ["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"];
+if (opt.security && opt.security !== "COMPARE" && !PROTOCOLS.includes(opt.security)) usage(`unknown --security ${opt.security}`);
+if (opt.security && (opt.bootstrap || opt.profile)) usage("--security works with the broker the bench starts (no --bootstrap, no --profile)");
+const securities = opt.security === "COMPARE" ? ["PLAINTEXT", "SSL", "SASL_SSL"] : [opt.security || "PLAINTEXT"];
 
 function usage(msg: string): never {
-  console.error(`${msg ? `bench: ${msg}\n` : ""}` + fs.readFileSync(import.meta.path, "utf8").split("\n").slice(0, 9).join("\n"));
+  console.error(`${msg ? `bench: ${msg}\n` : ""}` + fs.readFileSync(import.meta.path, "utf8").split("\n").slice(0, 13).join("\n"));
   process.exit(msg ? 2 : 0);
 }
 
@@ -104,20 +113,51 @@ function watch(pid: number): Proc {
   return proc;
 }
 
-async function startBrook(): Promise<{ address: string; proc: Proc; stop: () => Promise<void> }> {
+const SASL_USER = ["bench", "bench-secret"] as const;
+
+/** A CA and a broker certificate for 127.0.0.1, a SCRAM user, and the listeners for --security. */
+function securitySetup(dir: string): { overrides: string[]; client: (protocol: string) => string[] } {
+  const sh = (args: string[]) => {
+    const r = Bun.spawnSync(args, { cwd: dir, stderr: "pipe" });
+    if (r.exitCode !== 0) throw new Error(`${args.join(" ")}: ${r.stderr.toString()}`);
+  };
+  sh(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "ca.key", "-out", "ca.pem", "-days", "1", "-subj", "/CN=bench CA"]);
+  sh(["openssl", "req", "-newkey", "rsa:2048", "-nodes", "-keyout", "broker.key", "-out", "broker.csr", "-subj", "/CN=localhost"]);
+  fs.writeFileSync(path.join(dir, "san.ext"), "subjectAltName=DNS:localhost,IP:127.0.0.1\n");
+  sh(["openssl", "x509", "-req", "-in", "broker.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial", "-out", "broker.pem", "-days", "1", "-extfile", "san.ext"]);
+  fs.writeFileSync(path.join(dir, "keystore.pem"), fs.readFileSync(path.join(dir, "broker.key"), "utf8") + fs.readFileSync(path.join(dir, "broker.pem"), "utf8"));
+  sh([process.execPath, path.join(ROOT, "src/cli.ts"), "users", "--log-dir", path.join(dir, "data"), "--alter", "--entity-name", SASL_USER[0],
+    "--add-config", `SCRAM-SHA-512=[password=${SASL_USER[1]}]`]);
+  return {
+    overrides: [
+      `listeners=${PROTOCOLS.map((p) => `${p}://127.0.0.1:0`).join(",")}`, `log.dirs=${path.join(dir, "data")}`,
+      "ssl.keystore.type=PEM", `ssl.keystore.location=${path.join(dir, "keystore.pem")}`, "sasl.enabled.mechanisms=SCRAM-SHA-512",
+    ],
+    client: (protocol) => [
+      `security.protocol=${protocol}`,
+      ...(protocol.endsWith("SSL") ? [`ssl.ca.location=${path.join(dir, "ca.pem")}`] : []),
+      ...(protocol.startsWith("SASL") ? ["sasl.mechanisms=SCRAM-SHA-512", `sasl.username=${SASL_USER[0]}`, `sasl.password=${SASL_USER[1]}`] : []),
+    ],
+  };
+}
+
+async function startBrook(): Promise<{ address: string; addresses: Record<string, string>; clientX: (protocol: string) => string[]; proc: Proc; stop: () => Promise<void> }> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "brook-bench-"));
+  const sec = opt.security ? securitySetup(dir) : null;
   const child = spawn(
     [process.execPath,
       // Bun's sampling profiler; the .md form lists self/total time per function with file:line.
       ...(opt.profile ? ["--cpu-prof", "--cpu-prof-md", `--cpu-prof-dir=${opt.profile}`, "--cpu-prof-interval=250"] : []),
-      path.join(ROOT, "src/cli.ts"), "--override", "listeners=PLAINTEXT://127.0.0.1:0", "--override", `log.dirs=${dir}`,
+      path.join(ROOT, "src/cli.ts"),
+      ...(sec ? sec.overrides : ["listeners=PLAINTEXT://127.0.0.1:0", `log.dirs=${dir}`]).flatMap((o) => ["--override", o]),
       ...opt.overrides.flatMap((o) => ["--override", o])],
     { stdout: "pipe", stderr: "inherit", env: { ...process.env, BROOK_LOG_LEVEL: process.env.BROOK_LOG_LEVEL ?? "warn" } },
   );
-  const address = await firstLine(child, /^brook listening on (\S+)/);
+  const lines = await listeningLines(child, sec ? PROTOCOLS.length : 1);
+  const addresses = Object.fromEntries(lines.map((a, i) => [sec ? PROTOCOLS[i]! : "PLAINTEXT", a]));
   const proc = watch(child.pid);
   return {
-    address, proc,
+    address: lines[0]!, addresses, clientX: (p) => sec?.client(p) ?? [], proc,
     stop: async () => {
       proc.stop();
       child.kill("SIGTERM");
@@ -127,24 +167,32 @@ async function startBrook(): Promise<{ address: string; proc: Proc; stop: () => 
   };
 }
 
-async function firstLine(child: Subprocess<"ignore", "pipe", "inherit">, re: RegExp): Promise<string> {
+/** The addresses of the first n "brook listening on" lines (one per listener, in listener order). */
+async function listeningLines(child: Subprocess<"ignore", "pipe", "inherit">, n: number): Promise<string[]> {
   const dec = new TextDecoder();
   let buf = "";
   for await (const chunk of child.stdout) {
     buf += dec.decode(chunk);
-    const m = re.exec(buf);
-    if (m) return m[1]!;
+    const found = [...buf.matchAll(/^brook listening on (\S+)$/gm)].map((m) => m[1]!);
+    if (found.length >= n) return found.slice(0, n);
   }
   throw new Error(`broker exited (${await child.exited}) before listening`);
 }
 
 // ---- one client run: phases in order, one JSON line per phase (plus a start marker) ----
 type Result = Record<string, number | string | boolean>;
-async function client(bin: string, bootstrap: string, phases: string[], records: number, broker?: Proc): Promise<Result[]> {
+interface Target {
+  bootstrap: string;
+  topic: string;
+  /** librdkafka properties for the listener's security, before the user's -X */
+  x: string[];
+}
+
+async function client(bin: string, t: Target, phases: string[], records: number, broker?: Proc): Promise<Result[]> {
   const args = [
-    ...(mock ? ["--mock"] : ["-b", bootstrap]), "-t", opt.topic, "-n", String(records), "-s", String(opt.size), "-a", opt.acks,
+    ...(mock ? ["--mock"] : ["-b", t.bootstrap]), "-t", t.topic, "-n", String(records), "-s", String(opt.size), "-a", opt.acks,
     "-l", String(opt.lingerMs), "-p", String(opt.partitions), "-z", opt.compression, "-r", String(opt.rate),
-    ...opt.x.flatMap((x) => ["-X", x]), ...phases,
+    ...[...t.x, ...opt.x].flatMap((x) => ["-X", x]), ...phases,
   ];
   const child = spawn([bin, ...args], { stdout: "pipe", stderr: "inherit" });
   const results: Result[] = [];
@@ -182,23 +230,31 @@ const rows: { bench: string; r: Result }[] = [];
 try {
   console.error(`bench: ${mode} → ${target}, topic ${opt.topic}, ${opt.records} × ${opt.size} B, acks=${opt.acks}, linger.ms=${opt.lingerMs}, ` +
     `${opt.partitions} partition(s), compression=${opt.compression}${opt.rate ? `, rate ${opt.rate}/s` : ""}; ${os.cpus().length} CPUs shared by client and broker`);
-  if (mode !== "fetch") {
-    const res = await client(bin, bootstrap, ["create", "produce"], opt.records, broker);
-    rows.push({ bench: "produce", r: res.find((r) => r.phase === "produce")! });
-  }
-  if (mode !== "produce") {
-    if (mock) {
-      console.error("bench: fetch skipped: librdkafka's mock broker keeps only ~5 MB per partition; see 'rec/client-CPU-s' for the client's cost");
-    } else {
-      const [, hw] = await client(bin, bootstrap, ["create", "hw"], opt.records);
-      const have = Number(hw!.records);
-      if (have < opt.records) {
-        console.error(`bench: filling ${opt.topic} with ${opt.records - have} records`);
-        const res = await client(bin, bootstrap, ["produce"], opt.records - have, broker);
-        rows.push({ bench: "fetch: fill", r: res[0]! });
+  for (const security of securities) {
+    const label = opt.security ? ` ${security}` : "";
+    const t: Target = {
+      bootstrap: brook?.addresses[security] ?? bootstrap,
+      topic: securities.length > 1 ? `${opt.topic}-${security.toLowerCase()}` : opt.topic,
+      x: brook?.clientX(security) ?? [],
+    };
+    if (mode !== "fetch") {
+      const res = await client(bin, t, ["create", "produce"], opt.records, broker);
+      rows.push({ bench: `produce${label}`, r: res.find((r) => r.phase === "produce")! });
+    }
+    if (mode !== "produce") {
+      if (mock) {
+        console.error("bench: fetch skipped: librdkafka's mock broker keeps only ~5 MB per partition; see 'rec/client-CPU-s' for the client's cost");
+      } else {
+        const [, hw] = await client(bin, t, ["create", "hw"], opt.records);
+        const have = Number(hw!.records);
+        if (have < opt.records) {
+          console.error(`bench: filling ${t.topic} with ${opt.records - have} records`);
+          const res = await client(bin, t, ["produce"], opt.records - have, broker);
+          rows.push({ bench: `fetch: fill${label}`, r: res[0]! });
+        }
+        const res = await client(bin, t, ["consume"], opt.records, broker);
+        rows.push({ bench: `fetch${label}`, r: res[0]! });
       }
-      const res = await client(bin, bootstrap, ["consume"], opt.records, broker);
-      rows.push({ bench: "fetch", r: res[0]! });
     }
   }
 } finally {

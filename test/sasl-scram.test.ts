@@ -99,6 +99,16 @@ describe("users made before the start", () => {
     const md = await kcat(["-b", plain, ...kcatArgs(scram("SASL_PLAINTEXT", "SCRAM-SHA-512")), "-L", "-J"]);
     expect(JSON.parse(md.stdout).brokers.length).toBe(1);
   });
+
+  test("confluent_kafka: SCRAM-SHA-256 produces and consumes; a wrong password is an authentication error", async () => {
+    const topic = topicName("scram-confluent-256");
+    const config = scram("SASL_PLAINTEXT", "SCRAM-SHA-256");
+    expect((await confluentProduce({ bootstrap: plain, topic, config, generate: { count: 5 } })).summary.delivered).toBe(5);
+    expect((await confluentConsume({ bootstrap: plain, topic, config })).lines.length).toBe(5);
+    const bad = await pyScript("confluent_connect.py", { bootstrap: plain, config: scram("SASL_PLAINTEXT", "SCRAM-SHA-256", "alice", "wrong") }, { allowFailure: true });
+    expect(bad.summary.metadata).toBe(false);
+    expect(bad.summary.errors.join("\n")).toContain("Authentication failed during authentication due to invalid credentials with SASL mechanism SCRAM-SHA-256");
+  });
 });
 
 describe("kafka-python and kafkajs", () => {

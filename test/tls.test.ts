@@ -17,7 +17,7 @@ import { clientSecurity } from "../src/security/client-config.ts";
 import { SslPrincipalMapper, subjectName } from "../src/security/principal.ts";
 import { spawnBroker, type SpawnedBroker } from "./helpers/broker.ts";
 import { CLIENT_DN, KEY_PASSWORD, makePki, rdkafkaTls, STORE_PASSWORD, type TestPki } from "./helpers/certs.ts";
-import { confluentConsume, confluentProduce, kcat, kcatConsume, requireTools } from "./helpers/clients.ts";
+import { confluentConsume, confluentProduce, kcat, kcatConsume, pyScript, requireTools } from "./helpers/clients.ts";
 import { until } from "./helpers/poll.ts";
 import { run } from "./helpers/run.ts";
 import { kcatArgs } from "./helpers/sasl.ts";
@@ -162,10 +162,13 @@ describe("refused clients", () => {
     expect(JSON.parse(md.stdout).brokers.length).toBe(1);
   });
 
-  test("a client that does not trust the broker's CA fails with certificate verify failed", async () => {
+  test("a client that does not trust the broker's CA fails with certificate verify failed (kcat, confluent_kafka)", async () => {
     const r = await kcat(["-b", at.SSL!, ...kcatArgs({ "security.protocol": "SSL", "ssl.ca.location": pki.otherCaPem }), "-L", "-m", "3"], { allowFailure: true });
     expect(r.exitCode).not.toBe(0);
     expect(r.stderr).toContain("certificate verify failed");
+    const c = await pyScript("confluent_connect.py", { bootstrap: at.SSL!, config: { "security.protocol": "SSL", "ssl.ca.location": pki.otherCaPem } }, { allowFailure: true });
+    expect(c.summary.metadata).toBe(false);
+    expect(c.summary.errors.join("\n")).toContain("certificate verify failed");
   });
 
   test("garbage instead of a TLS ClientHello closes the connection with a log line", async () => {

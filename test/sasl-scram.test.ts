@@ -250,6 +250,21 @@ describe("Describe/AlterUserScramCredentials", () => {
     expect(usage.exitCode).toBe(2);
   });
 
+  test("a user added to the log dir while the broker runs can log in at once", async () => {
+    const r = await users("--log-dir", dir.join("data"), "--alter", "--entity-name", "frank", "--add-config", "SCRAM-SHA-256=[password=frank-pw]");
+    expect(r.exitCode).toBe(0);
+    const md = await kcat(["-b", plain, ...kcatArgs(scram("SASL_PLAINTEXT", "SCRAM-SHA-256", "frank", "frank-pw")), "-L", "-J"]);
+    expect(JSON.parse(md.stdout).brokers.length).toBe(1);
+    // ...and the broker's own next change keeps it.
+    const c = await admin();
+    try {
+      expect(await results(alterUserScramCredentialsV0.api.async(c, [], [upsert("gina", 2, "gina-pw", 4096)]))).toEqual([{ user: "gina", errorCode: 0, errorMessage: null }]);
+    } finally {
+      c.close();
+    }
+    expect((await users("--log-dir", dir.join("data"), "--describe", "--entity-name", "frank")).stdout).toContain("'frank' are SCRAM-SHA-256=iterations=4096");
+  });
+
   test("users survive a restart", async () => {
     await broker.stop();
     await start();

@@ -6,8 +6,8 @@
 //       --add-config 'SCRAM-SHA-256=[iterations=8192,password=alice-secret],SCRAM-SHA-512=[password=alice-secret]'
 //   brook users --bootstrap-server HOST:PORT --alter --entity-name alice --delete-config SCRAM-SHA-512
 // Before the broker starts (bootstrap users, like kafka-storage.sh format --add-scram): the same with
-// --config server.properties or --log-dir DIR instead of --bootstrap-server. The broker must not be running
-// on that log dir then (it would not see the change, and its next change would replace it).
+// --config server.properties or --log-dir DIR instead of --bootstrap-server (a broker running on that log
+// dir picks the change up at its next SCRAM login).
 // --entity-type users is accepted and implied. The salted password is computed here; the password itself
 // never leaves this process.
 import { randomBytes } from "node:crypto";

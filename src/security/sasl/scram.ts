@@ -17,7 +17,12 @@ const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
 export const decodeSaslName = (s: string) => s.replace(/=2C/g, ",").replace(/=3D/g, "=");
 export const encodeSaslName = (s: string) => s.replace(/=/g, "=3D").replace(/,/g, "=2C");
 
-export function scramServer(mechanism: ScramMechanismInfo, lookup: (user: string) => ScramCredential | undefined): SaslServer {
+export function scramServer(
+  mechanism: ScramMechanismInfo,
+  lookup: (user: string) => ScramCredential | undefined,
+  /** the server's half of the nonce (random; fixed only by tests that replay RFC 7677's example) */
+  serverNonce = () => randomBytes(24).toString("base64").replace(/[+/=]/g, "x"),
+): SaslServer {
   let step: "first" | "final" | "complete" = "first";
   let user = "";
   let gs2Header = "";
@@ -64,7 +69,7 @@ export function scramServer(mechanism: ScramMechanismInfo, lookup: (user: string
         `authorization id ${JSON.stringify(authzid)} differs from user ${JSON.stringify(user)}`,
         "Authentication failed: Client requested an authorization id that is different from username",
       );
-    nonce = cnonce! + randomBytes(24).toString("base64").replace(/[+/=]/g, "x");
+    nonce = cnonce! + serverNonce();
     serverFirst = `r=${nonce},s=${Buffer.from(credential!.salt).toString("base64")},i=${credential!.iterations}`;
     step = "final";
     return utf8.encode(serverFirst);

@@ -24,7 +24,7 @@ import { int32, RawClient, requestFrame } from "./helpers/wire.ts";
 
 setDefaultTimeout(90_000);
 
-const REAUTH_MS = 3000;
+const REAUTH_MS = 5000;
 let dir: TempDir;
 let broker: SpawnedBroker;
 /** OAUTHBEARER only, sessions unbounded by configuration */

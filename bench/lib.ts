@@ -61,12 +61,21 @@ export function watch(pid: number): Proc {
   return proc;
 }
 
-export interface BrookChild { address: string; proc: Proc; stop: () => Promise<void> }
+export interface BrookChild {
+  /** the first listener */
+  address: string;
+  /** every listener, in the order of its "brook listening on" line */
+  addresses: string[];
+  proc: Proc;
+  stop: () => Promise<void>;
+}
 
 /** Starts src/cli.ts of `root` (this tree or another commit's) on port 0 with a temp log dir. */
-export async function startBrook(opts: { root?: string; overrides?: string[]; profile?: string } = {}): Promise<BrookChild> {
+export async function startBrook(
+  opts: { root?: string; overrides?: string[]; profile?: string; dataDir?: string; listenerCount?: number } = {},
+): Promise<BrookChild> {
   const root = opts.root ?? ROOT;
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "brook-bench-"));
+  const dir = opts.dataDir ?? fs.mkdtempSync(path.join(os.tmpdir(), "brook-bench-"));
   const child = spawn(
     [process.execPath,
       // Bun's sampling profiler; the .md form lists self/total time per function with file:line.
@@ -75,10 +84,10 @@ export async function startBrook(opts: { root?: string; overrides?: string[]; pr
       ...(opts.overrides ?? []).flatMap((o) => ["--override", o])],
     { cwd: root, stdout: "pipe", stderr: "inherit", env: { ...process.env, BROOK_LOG_LEVEL: process.env.BROOK_LOG_LEVEL ?? "warn" } },
   );
-  const address = await firstLine(child, /^brook listening on (\S+)/);
+  const addresses = await listeningLines(child, opts.listenerCount ?? 1);
   const proc = watch(child.pid);
   return {
-    address, proc,
+    address: addresses[0]!, addresses, proc,
     stop: async () => {
       proc.stop();
       child.kill("SIGTERM");
@@ -88,13 +97,14 @@ export async function startBrook(opts: { root?: string; overrides?: string[]; pr
   };
 }
 
-async function firstLine(child: Subprocess<"ignore", "pipe", "inherit">, re: RegExp): Promise<string> {
+/** The addresses of the first n "brook listening on" lines (one per listener, in listener order). */
+async function listeningLines(child: Subprocess<"ignore", "pipe", "inherit">, n: number): Promise<string[]> {
   const dec = new TextDecoder();
   let buf = "";
   for await (const chunk of child.stdout) {
     buf += dec.decode(chunk);
-    const m = re.exec(buf);
-    if (m) return m[1]!;
+    const found = [...buf.matchAll(/^brook listening on (\S+)$/gm)].map((m) => m[1]!);
+    if (found.length >= n) return found.slice(0, n);
   }
   throw new Error(`broker exited (${await child.exited}) before listening`);
 }

@@ -9,7 +9,7 @@ import { Logger, type Level } from "./log.ts";
 import { Connection } from "./server/connection.ts";
 import { createResponder } from "./server/dispatch.ts";
 import { registry as defaultRegistry } from "./handlers/index.ts";
-import type { BrokerContext, ListenerContext, Registry } from "./handlers/handler.ts";
+import type { BrokerContext, ListenerContext, Registry, Session } from "./handlers/handler.ts";
 import { TopicStore, writeFileAtomic, type Partition } from "./topics.ts";
 import type { LogConfig } from "./log/partition-log.ts";
 import { ProducerIdAllocator } from "./producer-ids.ts";
@@ -18,6 +18,11 @@ import { TransactionCoordinator } from "./txn/coordinator.ts";
 import { DynamicBrokerConfig } from "./dynamic-config.ts";
 import { LogMaintenance } from "./log/maintenance.ts";
 import { FaultInjector } from "./faults/injector.ts";
+import { SaslAuthenticator } from "./server/authenticator.ts";
+import { saslSettings, type SaslSettings, type ScramLookup } from "./security/sasl-settings.ts";
+import { ScramCredentialStore } from "./security/scram-store.ts";
+import { subjectName } from "./security/principal.ts";
+import { tlsSettings, type TlsSettings } from "./security/tls.ts";
 
 export interface BrokerOptions {
   /** log directory; shorthand for the `log.dirs` property */
@@ -56,6 +61,9 @@ export interface BrokerHandle extends AsyncDisposable {
 
 type Waiter = () => void;
 
+/** What each client socket carries. */
+type ConnData = { conn: Connection; session: Session };
+
 export class Broker implements BrokerContext {
   readonly topics: TopicStore;
   /** producer ids from durably reserved blocks (transactional ids map to them in src/txn) */
@@ -67,6 +75,8 @@ export class Broker implements BrokerContext {
   readonly dynamicConfig: DynamicBrokerConfig;
   /** retention and log compaction (started by startBroker) */
   readonly maintenance: LogMaintenance;
+  /** SCRAM users, durable in the first log dir */
+  readonly scram: ScramCredentialStore;
   readonly clusterId: string;
   /** fault injection for client tests: `broker.faults.inject({ api: "Produce", error: "NOT_LEADER_OR_FOLLOWER", times: 3 })` */
   readonly faults: FaultInjector;
@@ -83,6 +93,7 @@ export class Broker implements BrokerContext {
     this.topics = new TopicStore(config.logDirs, (c) => this.logConfig(c), log);
     this.maintenance = new LogMaintenance(this.topics, config, log);
     this.clusterId = this.loadMetaProperties();
+    this.scram = ScramCredentialStore.open(config.logDirs[0]!);
     this.producerIds = new ProducerIdAllocator(config.logDirs[0]!);
     this.groups = GroupCoordinator.forBroker(config, log, this.topics);
     this.txn = new TransactionCoordinator(this);
@@ -184,13 +195,18 @@ export async function startBroker(opts: BrokerOptions = {}, registry: Registry =
   config.logDirs = config.logDirs.map((d) => resolve(d));
   const log = new Logger(opts.logLevel);
   for (const name of config.ignored) log.info(`property ${name} is accepted for compatibility and has no effect in Brook`);
+  // Each listener's security, resolved before anything is opened so that a mistake stops the start.
+  const security = new Map<string, ListenerSecurity>();
+  let broker: Broker | undefined;
+  const scram: ScramLookup = { get: (user, mechanism) => broker?.scram.get(user, mechanism) };
+  for (const l of config.listeners) security.set(l.name, listenerSecurity(config, l, scram));
 
-  const broker = new Broker(config, log, registry);
+  broker = new Broker(config, log, registry);
   broker.topics.load();
   broker.txn.start(); // producer state, transaction log, completion of what a crash left open
 
   const connections = new Set<Connection>();
-  const bound: { config: ListenerConfig; server: TCPSocketListener<{ conn: Connection }>; context: ListenerContext }[] = [];
+  const bound: { config: ListenerConfig; server: TCPSocketListener<ConnData>; context: ListenerContext }[] = [];
   const stopListening = () => {
     for (const b of bound) b.server.stop(false);
   };
@@ -198,9 +214,9 @@ export async function startBroker(opts: BrokerOptions = {}, registry: Registry =
     for (const l of config.listeners) {
       // The advertised port is filled in once the port is known (listeners on port 0).
       const context = { name: l.name, securityProtocol: l.securityProtocol, advertisedHost: l.advertised.host, advertisedPort: l.advertised.port };
-      let server: TCPSocketListener<{ conn: Connection }>;
+      let server: TCPSocketListener<ConnData>;
       try {
-        server = listen(broker, registry, log, l, context, connections);
+        server = listen(broker, registry, log, l, context, connections, security.get(l.name)!);
       } catch (e) {
         throw new Error(`cannot listen on ${l.host}:${l.port} (listener ${l.name}): ${(e as Error).message}`);
       }
@@ -258,6 +274,51 @@ export async function startBroker(opts: BrokerOptions = {}, registry: Registry =
   };
 }
 
+/** How a listener authenticates its clients (issue 8). */
+interface ListenerSecurity {
+  /** SASL_PLAINTEXT / SASL_SSL: the mechanisms and their settings */
+  sasl: SaslSettings | null;
+  /** SSL / SASL_SSL: certificates, client authentication, protocols */
+  tls: TlsSettings | null;
+}
+
+function listenerSecurity(config: BrokerConfig, l: ListenerConfig, scram: ScramLookup): ListenerSecurity {
+  const sasl = l.securityProtocol === "SASL_PLAINTEXT" || l.securityProtocol === "SASL_SSL" ? saslSettings(config, l.name, scram) : null;
+  const tls = l.securityProtocol === "SSL" || l.securityProtocol === "SASL_SSL" ? tlsSettings(config, l.name, l.securityProtocol) : null;
+  return { sasl, tls };
+}
+
+/**
+ * After the TLS handshake: a client certificate that does not verify is refused (Kafka's "requested" too
+ * refuses a bad certificate, it only tolerates none); on SSL listeners a verified certificate's mapped
+ * subject becomes the principal. Returns false when the connection must close.
+ */
+function acceptHandshake(socket: Socket<ConnData>, tls: TlsSettings, securityProtocol: string, log: Logger): boolean {
+  const peer = socket.remoteAddress;
+  const cert = socket.getPeerX509Certificate?.();
+  if (tls.tls13Suites && socket.getTLSVersion() === "TLSv1.3") {
+    const suite = socket.getCipher()?.standardName ?? socket.getCipher()?.name;
+    if (!suite || !tls.tls13Suites.has(suite)) {
+      log.warn(`closing connection from ${peer}: TLS 1.3 cipher suite ${suite} is not in ssl.cipher.suites (listener ${tls.listener})`);
+      return false;
+    }
+  }
+  if (!cert) return true; // "requested" without a certificate: User:ANONYMOUS
+  if (!socket.authorized) {
+    log.warn(`closing connection from ${peer}: client certificate refused on listener ${tls.listener}: ${socket.getAuthorizationError()?.message ?? "not trusted"}`);
+    return false;
+  }
+  if (securityProtocol !== "SSL") return true; // SASL_SSL: the SASL user is the principal
+  const dn = subjectName(new Uint8Array(cert.raw));
+  try {
+    socket.data.session.principal = `User:${tls.principalMapper.name(dn)}`;
+  } catch (e) {
+    log.warn(`closing connection from ${peer}: ${(e as Error).message}`);
+    return false;
+  }
+  return true;
+}
+
 function listen(
   broker: Broker,
   registry: Registry,
@@ -265,24 +326,42 @@ function listen(
   l: ListenerConfig,
   context: ListenerContext,
   connections: Set<Connection>,
-): TCPSocketListener<{ conn: Connection }> {
-  return Bun.listen<{ conn: Connection }>({
+  security: ListenerSecurity,
+): TCPSocketListener<ConnData> {
+  return Bun.listen<ConnData>({
     hostname: l.host === "" ? "0.0.0.0" : l.host,
     port: l.port,
+    ...(security.tls ? { tls: security.tls.options } : {}),
     socket: {
-      open(socket: Socket<{ conn: Connection }>) {
+      open(socket: Socket<ConnData>) {
         const peer = `${socket.remoteAddress}`;
         const session = { principal: "User:ANONYMOUS", clientHost: socket.remoteAddress };
+        const responder = createResponder(broker, registry, log, peer, context, session);
+        let authenticator: SaslAuthenticator | undefined;
         const conn = new Connection(
           socket as Socket<unknown>,
           broker.config.socketRequestMaxBytes,
-          createResponder(broker, registry, log, peer, context, session),
+          security.sasl ? (frame) => authenticator!.respond(frame) : responder,
           log,
           peer,
         );
-        socket.data = { conn };
+        if (security.sasl) authenticator = new SaslAuthenticator(conn, responder, session, security.sasl, log, peer);
+        socket.data = { conn, session };
         connections.add(conn);
       },
+      ...(security.tls
+        ? {
+            handshake(socket: Socket<ConnData>, success: boolean, err: Error | null) {
+              // A failed handshake also lands here (success false, no verified peer).
+              if (!success && !socket.getPeerX509Certificate?.()) {
+                log.warn(`closing connection from ${socket.remoteAddress}: TLS handshake failed on listener ${l.name}: ${err?.message ?? "unknown error"}`);
+                socket.end();
+                return;
+              }
+              if (!acceptHandshake(socket, security.tls!, l.securityProtocol, log)) socket.data.conn.close();
+            },
+          }
+        : {}),
       data(socket, chunk) {
         socket.data.conn.onData(chunk);
       },

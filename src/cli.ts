@@ -4,7 +4,7 @@
 // "brook listening on HOST:PORT" to stdout once it accepts connections, and on SIGTERM/SIGINT stops
 // accepting, answers in-flight requests, flushes and exits 0.
 //
-// brook COMMAND ...: the client tools in src/cli/ (topics, produce, consume, groups), which speak the
+// brook COMMAND ...: the client tools in src/cli/ (topics, produce, consume, groups, users), which speak the
 // protocol to any Kafka-compatible broker; each answers --help.
 import { ConfigError } from "./config.ts";
 import { startBroker, type BrokerHandle } from "./broker.ts";
@@ -18,6 +18,7 @@ const USAGE = `usage: brook [--config server.properties] [--override key=value].
        brook consume -t TOPIC     records from topics to stdout (alone or in a consumer group)
        brook groups ...           consumer groups: list, describe, delete, reset offsets
                                   (also as "brook consumer-groups")
+       brook users ...            SCRAM users: describe, add, delete (a running broker or a log dir)
        brook COMMAND --help       that command's options
        brook --version
 
@@ -34,6 +35,7 @@ const COMMANDS: Record<string, (argv: string[]) => Promise<number>> = {
   consume: async (argv) => (await import("./cli/consume.ts")).runConsume(argv),
   groups: async (argv) => (await import("./cli/groups.ts")).runGroups(argv),
   "consumer-groups": async (argv) => (await import("./cli/groups.ts")).runGroups(argv, undefined, "consumer-groups"),
+  users: async (argv) => (await import("./cli/users.ts")).runUsers(argv),
 };
 
 function parseArgs(argv: string[]): { configFile?: string; overrides: [string, string][] } {

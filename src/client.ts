@@ -7,6 +7,10 @@ import { requestCodec, responseCodec } from "../protocol/codec.ts";
 import { Reader } from "../protocol/reader.ts";
 import type { ApiDefinition, Infer, Loose } from "../protocol/types.ts";
 import { Writer } from "../protocol/writer.ts";
+import { SaslAuthenticate } from "../protocol/apis/36-sasl-authenticate.ts";
+import { SaslHandshake } from "../protocol/apis/17-sasl-handshake.ts";
+import type { ClientSecurity } from "./security/client-config.ts";
+import { saslClient } from "./security/sasl/client.ts";
 
 interface Pending {
   def: ApiDefinition;
@@ -32,6 +36,8 @@ export interface ConnectOptions {
   requestTimeoutMs?: number;
   /** skip the ApiVersions exchange (then every request needs an explicit version) */
   skipApiVersions?: boolean;
+  /** TLS and SASL (src/security/client-config.ts reads them from Kafka client properties) */
+  security?: ClientSecurity;
 }
 
 export class WireClient {
@@ -58,9 +64,20 @@ export class WireClient {
   static async connect(address: string, opts: ConnectOptions = {}): Promise<WireClient> {
     const { host, port } = parseAddress(address);
     const client = new WireClient(host, port, opts);
+    const tls = opts.security?.tls;
     client.socket = await Bun.connect<undefined>({
       hostname: host,
       port,
+      ...(tls
+        ? {
+            tls: {
+              ...(tls.ca ? { ca: tls.ca } : {}),
+              ...(tls.cert ? { cert: tls.cert, key: tls.key, passphrase: tls.passphrase } : {}),
+              rejectUnauthorized: true,
+              ...(tls.checkHostname ? {} : { checkServerIdentity: () => undefined }),
+            },
+          }
+        : {}),
       socket: {
         data: (_s, chunk) => client.onData(chunk),
         drain: () => client.onDrain(),
@@ -73,7 +90,30 @@ export class WireClient {
       const r = await client.request(ApiVersions, {}, 0);
       for (const k of r.apiKeys) client.versions.set(k.apiKey, [k.minVersion, k.maxVersion]);
     }
+    if (opts.security?.sasl) {
+      try {
+        await client.authenticate(opts.security.sasl);
+      } catch (e) {
+        client.close();
+        throw e;
+      }
+    }
     return client;
+  }
+
+  /** SaslHandshake v1 and the mechanism's tokens in SaslAuthenticate requests; throws KafkaError on failure. */
+  private async authenticate(credentials: NonNullable<ClientSecurity["sasl"]>): Promise<void> {
+    const hs = await this.request(SaslHandshake, { mechanism: credentials.mechanism }, 1);
+    if (hs.errorCode !== 0)
+      throw new KafkaError(hs.errorCode, `SASL mechanism ${credentials.mechanism} is not enabled on ${this.host}:${this.port} (enabled: ${hs.mechanisms.join(", ")})`);
+    const version = Math.min(1, this.versions.get(SaslAuthenticate.key)?.[1] ?? 1);
+    const sasl = saslClient(credentials);
+    let token: Uint8Array | null = sasl.first();
+    while (token) {
+      const r = await this.request(SaslAuthenticate, { authBytes: token }, version);
+      if (r.errorCode !== 0) throw new KafkaError(r.errorCode, `SASL authentication failed: ${r.errorMessage ?? `error ${r.errorCode}`}`);
+      token = sasl.next(r.authBytes);
+    }
   }
 
   get isOpen(): boolean {

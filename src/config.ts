@@ -17,6 +17,8 @@ interface PropertySpec {
   /** other names that set the same property (Kafka's older or alternative names) */
   aliases?: string[];
   oneOf?: string[];
+  /** a password or key: never logged, and DescribeConfigs reports it as sensitive without a value */
+  sensitive?: boolean;
 }
 
 const LONG_MAX = "9223372036854775807";
@@ -101,7 +103,87 @@ export const PROPERTIES: Record<string, PropertySpec> = {
   "zookeeper.connection.timeout.ms": { kind: "int", default: null, noEffect: true },
   "group.coordinator.rebalance.protocols": { kind: "list", default: "classic,consumer" },
   "unclean.leader.election.enable": { kind: "bool", default: "false", noEffect: true },
+  // Security (issue 8; src/security/). Per-listener overrides: listener.name.<listener>.<property>, and for
+  // SASL listener.name.<listener>.<mechanism>.sasl.jaas.config (see LISTENER_PROPERTIES below).
+  "sasl.enabled.mechanisms": { kind: "list", default: "GSSAPI" },
+  "connections.max.reauth.ms": { kind: "long", default: "0", min: 0 },
+  "connection.failed.authentication.delay.ms": { kind: "int", default: "100", min: 0 },
+  "sasl.server.max.receive.size": { kind: "int", default: "524288", min: 1 },
+  "sasl.mechanism.inter.broker.protocol": { kind: "string", default: "GSSAPI", noEffect: true },
+  "security.inter.broker.protocol": { kind: "string", default: "PLAINTEXT", noEffect: true },
+  "ssl.keystore.type": { kind: "string", default: "JKS", oneOf: ["JKS", "PKCS12", "PEM"] },
+  "ssl.keystore.location": { kind: "string", default: null },
+  "ssl.keystore.password": { kind: "string", default: null, sensitive: true },
+  "ssl.key.password": { kind: "string", default: null, sensitive: true },
+  "ssl.keystore.certificate.chain": { kind: "string", default: null, sensitive: true },
+  "ssl.keystore.key": { kind: "string", default: null, sensitive: true },
+  "ssl.truststore.type": { kind: "string", default: "JKS", oneOf: ["JKS", "PKCS12", "PEM"] },
+  "ssl.truststore.location": { kind: "string", default: null },
+  "ssl.truststore.password": { kind: "string", default: null, sensitive: true },
+  "ssl.truststore.certificates": { kind: "string", default: null, sensitive: true },
+  "ssl.client.auth": { kind: "string", default: "none", oneOf: ["none", "requested", "required"] },
+  "ssl.principal.mapping.rules": { kind: "string", default: "DEFAULT" },
+  "ssl.enabled.protocols": { kind: "list", default: "TLSv1.2,TLSv1.3" },
+  "ssl.protocol": { kind: "string", default: "TLSv1.3" },
+  "ssl.cipher.suites": { kind: "list", default: "" },
+  "ssl.endpoint.identification.algorithm": { kind: "string", default: "https", noEffect: true },
+  "ssl.keymanager.algorithm": { kind: "string", default: "SunX509", noEffect: true },
+  "ssl.trustmanager.algorithm": { kind: "string", default: "PKIX", noEffect: true },
+  "ssl.secure.random.implementation": { kind: "string", default: null, noEffect: true },
+  "ssl.provider": { kind: "string", default: null, noEffect: true },
 };
+
+/**
+ * Properties a listener may override with Kafka's prefix, listener.name.<listener>.<property> (the
+ * listener name in lower case), each key on its own: a key the listener does not override comes from the
+ * unprefixed property.
+ */
+export const LISTENER_PROPERTIES = new Set([
+  "sasl.enabled.mechanisms",
+  "connections.max.reauth.ms",
+  ...Object.keys(PROPERTIES).filter((name) => name.startsWith("ssl.")),
+]);
+
+/** Per-mechanism listener properties: listener.name.<listener>.<mechanism>.<property>. */
+export const MECHANISM_PROPERTIES: Record<string, PropertySpec> = {
+  "sasl.jaas.config": { kind: "string", default: null, sensitive: true },
+  "connections.max.reauth.ms": PROPERTIES["connections.max.reauth.ms"]!,
+};
+
+const LISTENER_PREFIX = /^listener\.name\.([A-Za-z_][A-Za-z0-9_]*)\.(.+)$/;
+const SASL_MECHANISM_NAMES = new Set(["gssapi", "plain", "scram-sha-256", "scram-sha-512", "oauthbearer"]);
+
+/** The spec of a listener-prefixed property and its normalised name, or null when the name is not one. */
+function listenerPropertySpec(name: string): { name: string; spec: PropertySpec } | null {
+  const m = LISTENER_PREFIX.exec(name);
+  if (!m) return null;
+  const listener = m[1]!.toLowerCase();
+  const rest = m[2]!;
+  if (LISTENER_PROPERTIES.has(rest)) return { name: `listener.name.${listener}.${rest}`, spec: PROPERTIES[rest]! };
+  const dot = rest.indexOf(".");
+  const mechanism = rest.slice(0, dot).toLowerCase();
+  const property = rest.slice(dot + 1);
+  if (dot > 0 && SASL_MECHANISM_NAMES.has(mechanism) && MECHANISM_PROPERTIES[property])
+    return { name: `listener.name.${listener}.${mechanism}.${property}`, spec: MECHANISM_PROPERTIES[property]! };
+  return null;
+}
+
+/**
+ * A property as one listener sees it: listener.name.<listener>.<mechanism>.<name> (with a mechanism),
+ * else listener.name.<listener>.<name>, else the broker-wide property. Parsed to its kind.
+ */
+export function listenerSetting(config: BrokerConfig, listener: string, name: string, mechanism?: string) {
+  const prefix = `listener.name.${listener.toLowerCase()}.`;
+  const keys = mechanism ? [`${prefix}${mechanism.toLowerCase()}.${name}`, `${prefix}${name}`] : [`${prefix}${name}`];
+  for (const key of keys) {
+    const value = config.raw.get(key);
+    if (value === undefined) continue;
+    const spec = listenerPropertySpec(key)?.spec;
+    if (spec) return parseValue(key, spec, value);
+  }
+  if (name in PROPERTIES) return config.get(name);
+  return null;
+}
 
 const ALIAS: Record<string, string> = {};
 for (const [name, spec] of Object.entries(PROPERTIES)) for (const a of spec.aliases ?? []) ALIAS[a] = name;
@@ -119,7 +201,7 @@ export interface Listener {
 export const SECURITY_PROTOCOLS = ["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] as const;
 export type SecurityProtocol = (typeof SECURITY_PROTOCOLS)[number];
 /** Security protocols this build can serve (the others are refused when the config is read). */
-export const SERVED_SECURITY_PROTOCOLS: readonly SecurityProtocol[] = ["PLAINTEXT"];
+export const SERVED_SECURITY_PROTOCOLS: readonly SecurityProtocol[] = ["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"];
 
 /** A listener Brook opens: where it binds, how it is secured and what Metadata tells its clients. */
 export interface ListenerConfig extends Listener {
@@ -161,7 +243,7 @@ export interface BrokerConfig {
 function parseValue(name: string, spec: PropertySpec, value: string): string | number | boolean | string[] {
   const v = value.trim();
   const fail = (why: string) => {
-    throw new ConfigError(`invalid value "${value}" for ${name}: ${why}`);
+    throw new ConfigError(`invalid value ${spec.sensitive ? "(hidden)" : `"${value}"`} for ${name}: ${why}`);
   };
   switch (spec.kind) {
     case "int":
@@ -229,6 +311,12 @@ export function buildConfig(settings: Iterable<[string, string]>): BrokerConfig 
   const raw = new Map<string, string>();
   for (const [key, value] of settings) {
     const name = ALIAS[key] ?? key;
+    const perListener = name in PROPERTIES ? null : listenerPropertySpec(name);
+    if (perListener) {
+      parseValue(perListener.name, perListener.spec, value);
+      raw.set(perListener.name, value);
+      continue;
+    }
     if (!(name in PROPERTIES)) throw new ConfigError(`unknown property: ${key}`);
     raw.set(name, value);
   }
@@ -252,7 +340,7 @@ export function buildConfig(settings: Iterable<[string, string]>): BrokerConfig 
 
   const rollMs = get("log.roll.ms") as number | null;
   const flushMs = get("log.flush.interval.ms") as number | null;
-  const ignored = [...raw.keys()].filter((k) => PROPERTIES[k]!.noEffect);
+  const ignored = [...raw.keys()].filter((k) => PROPERTIES[k]?.noEffect);
 
   return {
     raw,

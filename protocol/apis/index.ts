@@ -34,6 +34,10 @@ import { DescribeTransactions } from "./65-describe-transactions.ts";
 import { ListTransactions } from "./66-list-transactions.ts";
 import { ConsumerGroupHeartbeat } from "./68-consumer-group-heartbeat.ts";
 import { ConsumerGroupDescribe } from "./69-consumer-group-describe.ts";
+import { SaslHandshake } from "./17-sasl-handshake.ts";
+import { SaslAuthenticate } from "./36-sasl-authenticate.ts";
+import { DescribeUserScramCredentials } from "./50-describe-user-scram-credentials.ts";
+import { AlterUserScramCredentials } from "./51-alter-user-scram-credentials.ts";
 import type { ApiDefinition } from "../types.ts";
 
 export {
@@ -72,6 +76,10 @@ export {
   ListTransactions,
   ConsumerGroupHeartbeat,
   ConsumerGroupDescribe,
+  SaslHandshake,
+  SaslAuthenticate,
+  DescribeUserScramCredentials,
+  AlterUserScramCredentials,
 };
 
 export const allApis: readonly ApiDefinition[] = [
@@ -110,4 +118,8 @@ export const allApis: readonly ApiDefinition[] = [
   ListTransactions,
   ConsumerGroupHeartbeat,
   ConsumerGroupDescribe,
+  SaslHandshake,
+  SaslAuthenticate,
+  DescribeUserScramCredentials,
+  AlterUserScramCredentials,
 ];

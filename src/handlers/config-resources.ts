@@ -23,6 +23,9 @@ import {
   type Synonym,
 } from "../topic-config.ts";
 
+/** DescribeConfigs' config type of a password (Kafka's ConfigDef.Type.PASSWORD) */
+const PASSWORD_CONFIG_TYPE = 9;
+
 export const ResourceType = { UNKNOWN: 0, TOPIC: 2, BROKER: 4, BROKER_LOGGER: 8, CLIENT_METRICS: 16, GROUP: 32 } as const;
 export const ConfigOp = { SET: 0, DELETE: 1, APPEND: 2, SUBTRACT: 3 } as const;
 
@@ -105,15 +108,17 @@ export function describeResource(broker: BrokerContext, type: number, name: stri
       const source = layers[0]?.source ?? ConfigSource.DEFAULT_CONFIG;
       const value =
         scope === "default" ? (config.dynamic?.clusterDefault.get(n) ?? null) : brokerValueString(config.get(n), spec.kind);
+      // Passwords and keys: as in Kafka, reported as sensitive, never with their value.
+      const sensitive = spec.sensitive === true;
       return {
         name: n,
-        value,
+        value: sensitive ? null : value,
         readOnly: !DYNAMIC_BROKER_CONFIGS.has(n),
         isDefault: source === ConfigSource.DEFAULT_CONFIG,
         configSource: source,
-        isSensitive: false,
-        synonyms: includeSynonyms ? layers : [],
-        configType: configTypeOf(spec.kind),
+        isSensitive: sensitive,
+        synonyms: includeSynonyms ? (sensitive ? layers.map((l) => ({ ...l, value: null })) : layers) : [],
+        configType: sensitive ? PASSWORD_CONFIG_TYPE : configTypeOf(spec.kind),
         documentation: null,
       };
     });

@@ -11,6 +11,7 @@ import type { GroupCoordinator } from "../group/coordinator.ts";
 import type { Logger } from "../log.ts";
 import type { LogMaintenance } from "../log/maintenance.ts";
 import type { Partition, TopicStore } from "../topics.ts";
+import type { ScramCredentialStore } from "../security/scram-store.ts";
 import type { TransactionCoordinator } from "../txn/coordinator.ts";
 
 /** Returned by a handler for requests that get no response at all (Produce with acks=0). */
@@ -32,6 +33,8 @@ export interface BrokerContext {
   readonly nodeId: number;
   readonly isStopping: boolean;
   readonly registry: Registry;
+  /** SCRAM users (Describe/AlterUserScramCredentials; the SASL/SCRAM logins read them too) */
+  readonly scram: ScramCredentialStore;
   /** Resolves when any of the partitions gets new data, or after timeoutMs. */
   waitForData(partitions: Partition[], timeoutMs: number): Promise<void>;
   /** Wakes long-polling fetches on the partition (after an append). */

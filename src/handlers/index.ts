@@ -49,6 +49,15 @@ import incrementalAlterConfigs from "./44-incremental-alter-configs.ts";
 import describeCluster from "./60-describe-cluster.ts";
 handlers.push(deleteRecords, describeConfigs, alterConfigs, describeLogDirs, createPartitions, incrementalAlterConfigs, describeCluster);
 
+// Security (issue 8): SASL outside an authentication exchange (src/server/authenticator.ts does the exchange).
+import saslHandshake from "./17-sasl-handshake.ts";
+import saslAuthenticate from "./36-sasl-authenticate.ts";
+handlers.push(saslHandshake, saslAuthenticate);
+// SCRAM users (src/security/scram-store.ts).
+import describeUserScramCredentials from "./50-describe-user-scram-credentials.ts";
+import alterUserScramCredentials from "./51-alter-user-scram-credentials.ts";
+handlers.push(describeUserScramCredentials, alterUserScramCredentials);
+
 export function buildRegistry(list: Handler<any>[] = handlers): Registry {
   const registry = new Map<number, Handler>();
   for (const h of list) {

@@ -5,14 +5,18 @@
 import type { Socket } from "bun";
 import type { Logger } from "../log.ts";
 
-/** "close" (now, or in its turn from a promise) ends the connection instead of answering. */
-export type Responder = (frame: Uint8Array) => { response: Uint8Array | null | Promise<Uint8Array | null | "close"> } | "close";
+/**
+ * "close" (now, or in its turn from a promise) ends the connection instead of answering; `close: true`
+ * ends it once this response is written (a failed authentication).
+ */
+export type Responder = (frame: Uint8Array) => { response: Uint8Array | null | Promise<Uint8Array | null | "close">; close?: boolean } | "close";
 
 const MAX_REUSED_FRAME = 16 << 20;
 
 interface Slot {
   done: boolean;
   frame: Uint8Array | null | "close";
+  close?: boolean;
 }
 
 export class Connection {
@@ -29,10 +33,13 @@ export class Connection {
   private closed = false;
   /** resolves when every started request has been answered (graceful shutdown) */
   private idleWaiters: (() => void)[] = [];
+  /** Smallest frame accepted: a request header; SASL's unframed exchange (SaslHandshake v0) lowers it. */
+  minFrameBytes = 8;
 
   constructor(
     private readonly socket: Socket<unknown>,
-    private readonly maxFrameBytes: number,
+    /** socket.request.max.bytes; sasl.server.max.receive.size until a SASL client has authenticated */
+    public maxFrameBytes: number,
     private readonly respond: Responder,
     private readonly log: Logger,
     readonly peer: string,
@@ -68,9 +75,9 @@ export class Connection {
         const b = this.sizeBytes;
         size = ((b[0]! << 24) | (b[1]! << 16) | (b[2]! << 8) | b[3]!) | 0;
       }
-      if (size < 8 || size > this.maxFrameBytes) {
+      if (size < this.minFrameBytes || size > this.maxFrameBytes) {
         this.log.warn(
-          `closing connection from ${this.peer}: request frame of ${size} bytes is ${size < 8 ? "too short for a header" : `over socket.request.max.bytes (${this.maxFrameBytes})`}`,
+          `closing connection from ${this.peer}: request frame of ${size} bytes is ${size < this.minFrameBytes ? "too short for a header" : `over the limit (${this.maxFrameBytes} bytes)`}`,
         );
         this.close();
         return;
@@ -103,6 +110,7 @@ export class Connection {
       return false;
     }
     const slot: Slot = { done: false, frame: null };
+    if (outcome.close) slot.close = true;
     const r = outcome.response;
     if (r instanceof Promise) {
       this.slots.push(slot);
@@ -130,11 +138,14 @@ export class Connection {
 
   private flush(): void {
     while (this.head < this.slots.length && this.slots[this.head]!.done) {
-      const frame = this.slots[this.head]!.frame;
+      const { frame, close } = this.slots[this.head]!;
       this.slots[this.head] = undefined as unknown as Slot;
       this.head++;
       if (frame === "close") this.close(); // after every earlier response was written
-      else if (frame && !this.closed) this.write(frame);
+      else {
+        if (frame && !this.closed) this.write(frame);
+        if (close) this.closeOnceWritten();
+      }
     }
     if (this.head > 1024 && this.head * 2 > this.slots.length) {
       this.slots.splice(0, this.head);
@@ -162,6 +173,15 @@ export class Connection {
       }
       this.outbox.shift();
     }
+    if (this.closeWhenDrained) this.close();
+  }
+
+  private closeWhenDrained = false;
+
+  /** Closes after what is queued has reached the socket (a refusal is written before the close). */
+  private closeOnceWritten(): void {
+    if (this.outbox.length === 0) this.close();
+    else this.closeWhenDrained = true;
   }
 
   /** Waits until every request received so far has been answered. */

@@ -20,6 +20,8 @@ export interface SpawnBrokerOptions {
   command?: string[];
   /** The child's working directory (default: the repository root). */
   cwd?: string;
+  /** With several listeners: wait for this many listening lines (default 1). */
+  listenerCount?: number;
 }
 
 export interface SpawnedBroker extends AsyncDisposable {
@@ -27,6 +29,8 @@ export interface SpawnedBroker extends AsyncDisposable {
   readonly port: number;
   /** "HOST:PORT", usable as bootstrap.servers. */
   readonly address: string;
+  /** every listening line's "HOST:PORT", in order (as many as listenerCount asked for) */
+  readonly addresses: string[];
   readonly dataDir: string;
   readonly proc: Bun.Subprocess<"ignore", "pipe", "pipe">;
   /** Resolves with the exit code (null when killed by a signal) once the child has exited. */
@@ -76,15 +80,22 @@ export async function spawnBroker(opts: SpawnBrokerOptions): Promise<SpawnedBrok
     for await (const chunk of proc.stderr) stderr += decoder.decode(chunk, { stream: true });
   })().catch(() => {});
 
+  const wanted = opts.listenerCount ?? 1;
+  const addresses: string[] = [];
   const listening = new Promise<{ host: string; port: number }>((resolveListening, reject) => {
     (async () => {
       let found = false;
+      let first: { host: string; port: number } | undefined;
       for await (const line of readLines(proc.stdout)) {
         stdout += line + "\n";
         const m = !found ? LISTENING.exec(line) : null;
         if (m) {
-          found = true;
-          resolveListening({ host: m[1]!, port: Number(m[2]) });
+          first ??= { host: m[1]!, port: Number(m[2]) };
+          addresses.push(`${m[1]}:${m[2]}`);
+          if (addresses.length >= wanted) {
+            found = true;
+            resolveListening(first);
+          }
         }
       }
       if (!found) {
@@ -144,6 +155,7 @@ export async function spawnBroker(opts: SpawnBrokerOptions): Promise<SpawnedBrok
     host: where.host,
     port: where.port,
     address: `${where.host}:${where.port}`,
+    addresses,
     dataDir: opts.dataDir,
     proc,
     exited,

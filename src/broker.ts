@@ -17,6 +17,9 @@ import { GroupCoordinator } from "./group/coordinator.ts";
 import { TransactionCoordinator } from "./txn/coordinator.ts";
 import { DynamicBrokerConfig } from "./dynamic-config.ts";
 import { LogMaintenance } from "./log/maintenance.ts";
+import { BrokerMetrics } from "./metrics.ts";
+import { HttpRoutes, startHttpServer, type HttpListener } from "./http/server.ts";
+import { registerOpsRoutes } from "./http/ops-routes.ts";
 
 export interface BrokerOptions {
   /** log directory; shorthand for the `log.dirs` property */
@@ -50,6 +53,8 @@ export interface BrokerHandle extends AsyncDisposable {
   /** every listener, in the order of the `listeners` property */
   readonly listeners: readonly BoundListener[];
   readonly broker: Broker;
+  /** the HTTP listener (brook.http.listener): metrics, health, console; null when off */
+  readonly http: HttpListener | null;
   close(): Promise<void>;
 }
 
@@ -66,6 +71,10 @@ export class Broker implements BrokerContext {
   readonly dynamicConfig: DynamicBrokerConfig;
   /** retention and log compaction (started by startBroker) */
   readonly maintenance: LogMaintenance;
+  /** counters behind /metrics */
+  readonly metrics: BrokerMetrics;
+  /** routes of the HTTP listener; other modules add theirs here (see src/http/server.ts) */
+  readonly http = new HttpRoutes();
   readonly clusterId: string;
   readonly startedAt = Date.now();
   private readonly waiters = new Map<Partition, Set<Waiter>>();
@@ -76,6 +85,7 @@ export class Broker implements BrokerContext {
     readonly log: Logger,
     readonly registry: Registry,
   ) {
+    this.metrics = new BrokerMetrics([...registry.values()].map((h) => h.api));
     this.dynamicConfig = DynamicBrokerConfig.load(config, config.logDirs[0]!);
     this.topics = new TopicStore(config.logDirs, (c) => this.logConfig(c), log);
     this.maintenance = new LogMaintenance(this.topics, config, log);
@@ -182,7 +192,27 @@ export async function startBroker(opts: BrokerOptions = {}, registry: Registry =
   for (const name of config.ignored) log.info(`property ${name} is accepted for compatibility and has no effect in Brook`);
 
   const broker = new Broker(config, log, registry);
-  broker.topics.load();
+  // The HTTP listener comes up before recovery, so health checks reach the process early; /readyz
+  // answers 200 only once recovery is done and the Kafka listeners accept connections.
+  const state = { ready: false, stopping: false, listener: null as ListenerContext | null };
+  let http: HttpListener | null = null;
+  const ops = config.httpListener ? registerOpsRoutes(broker, state) : null;
+  if (config.httpListener) {
+    try {
+      http = startHttpServer(config.httpListener.host, config.httpListener.port, broker.http, log);
+    } catch (e) {
+      ops?.stop();
+      broker.groups.close();
+      throw new Error(`cannot listen on ${config.httpListener.host}:${config.httpListener.port} (brook.http.listener): ${(e as Error).message}`);
+    }
+  }
+  try {
+    broker.topics.load();
+  } catch (e) {
+    ops?.stop();
+    await http?.stop();
+    throw e;
+  }
   broker.txn.start(); // producer state, transaction log, completion of what a crash left open
 
   const connections = new Set<Connection>();
@@ -206,6 +236,8 @@ export async function startBroker(opts: BrokerOptions = {}, registry: Registry =
   } catch (e) {
     // Nothing listens, so release what startup opened (an embedding test suite carries on).
     stopListening();
+    ops?.stop();
+    await http?.stop();
     broker.groups.close();
     broker.txn.stop();
     broker.txn.close();
@@ -214,6 +246,8 @@ export async function startBroker(opts: BrokerOptions = {}, registry: Registry =
   }
 
   broker.maintenance.start();
+  state.listener = bound[0]!.context;
+  state.ready = true;
 
   let flushTimer: ReturnType<typeof setInterval> | null = null;
   if (config.flushIntervalMs < Number.MAX_SAFE_INTEGER) {
@@ -224,6 +258,8 @@ export async function startBroker(opts: BrokerOptions = {}, registry: Registry =
   let closing: Promise<void> | null = null;
   const close = () =>
     (closing ??= (async () => {
+      state.ready = false;
+      state.stopping = true;
       stopListening();
       broker.wakeAll();
       broker.groups.close();
@@ -232,6 +268,8 @@ export async function startBroker(opts: BrokerOptions = {}, registry: Registry =
       await broker.maintenance.stop();
       if (flushTimer) clearInterval(flushTimer);
       for (const c of connections) c.close();
+      ops?.stop();
+      await http?.stop();
       broker.txn.close(); // producer state snapshots and the transaction log, before the logs close
       broker.topics.flushAll();
       broker.topics.closeAll();
@@ -249,6 +287,7 @@ export async function startBroker(opts: BrokerOptions = {}, registry: Registry =
     address: first.address,
     listeners,
     broker,
+    http,
     close,
     [Symbol.asyncDispose]: close,
   };
@@ -262,6 +301,7 @@ function listen(
   context: ListenerContext,
   connections: Set<Connection>,
 ): TCPSocketListener<{ conn: Connection }> {
+  const counters = broker.metrics.listener(l.name);
   return Bun.listen<{ conn: Connection }>({
     hostname: l.host === "" ? "0.0.0.0" : l.host,
     port: l.port,
@@ -278,6 +318,7 @@ function listen(
         );
         socket.data = { conn };
         connections.add(conn);
+        counters.opened();
       },
       data(socket, chunk) {
         socket.data.conn.onData(chunk);
@@ -286,6 +327,7 @@ function listen(
         socket.data.conn.onDrain();
       },
       close(socket) {
+        if (socket.data) counters.closedOne();
         socket.data?.conn.onClose();
         if (socket.data) connections.delete(socket.data.conn);
       },

@@ -13,6 +13,7 @@ Options use Apache Kafka's property names, e.g.
   --override listeners=PLAINTEXT://127.0.0.1:9092
   --override log.dirs=./data
   --override num.partitions=3
+  --override brook.http.listener=127.0.0.1:9644   (metrics, health checks and the web console)
 Environment: BROOK_LOG_LEVEL=debug|info|warn|error (default info; logs go to stderr)`;
 
 function parseArgs(argv: string[]): { configFile?: string; overrides: [string, string][] } {
@@ -58,7 +59,9 @@ async function main(): Promise<void> {
     process.exit(1);
   }
   // One line per listener, written only once every one of them accepts connections.
-  process.stdout.write(handle.listeners.map((l) => `brook listening on ${l.address}\n`).join(""));
+  process.stdout.write(
+    handle.listeners.map((l) => `brook listening on ${l.address}\n`).join("") + (handle.http ? `brook http listening on ${handle.http.url}\n` : ""),
+  );
   let stopping = false;
   const stop = async (signal: string) => {
     if (stopping) return;

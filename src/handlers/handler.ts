@@ -8,6 +8,7 @@ import type { BrokerConfig } from "../config.ts";
 import type { DynamicBrokerConfig } from "../dynamic-config.ts";
 import type { GroupCoordinator } from "../group/coordinator.ts";
 import type { Logger } from "../log.ts";
+import type { BrokerMetrics } from "../metrics.ts";
 import type { LogMaintenance } from "../log/maintenance.ts";
 import type { Partition, TopicStore } from "../topics.ts";
 import type { TransactionCoordinator } from "../txn/coordinator.ts";
@@ -31,6 +32,8 @@ export interface BrokerContext {
   readonly nodeId: number;
   readonly isStopping: boolean;
   readonly registry: Registry;
+  /** counters for /metrics (per topic, per API, per listener) */
+  readonly metrics: BrokerMetrics;
   /** Resolves when any of the partitions gets new data, or after timeoutMs. */
   waitForData(partitions: Partition[], timeoutMs: number): Promise<void>;
   /** Wakes long-polling fetches on the partition (after an append). */

@@ -19,7 +19,7 @@ import { DynamicBrokerConfig } from "./dynamic-config.ts";
 import { LogMaintenance } from "./log/maintenance.ts";
 import { BrokerMetrics } from "./metrics.ts";
 import { HttpRoutes, startHttpServer, type HttpListener } from "./http/server.ts";
-import { registerOpsRoutes } from "./http/ops-routes.ts";
+import { registerOpsRoutes, type OpsState } from "./http/ops-routes.ts";
 
 export interface BrokerOptions {
   /** log directory; shorthand for the `log.dirs` property */
@@ -194,7 +194,7 @@ export async function startBroker(opts: BrokerOptions = {}, registry: Registry =
   const broker = new Broker(config, log, registry);
   // The HTTP listener comes up before recovery, so health checks reach the process early; /readyz
   // answers 200 only once recovery is done and the Kafka listeners accept connections.
-  const state = { ready: false, stopping: false, listener: null as ListenerContext | null };
+  const state: OpsState = { ready: false, stopping: false, listener: null, listeners: [] };
   let http: HttpListener | null = null;
   const ops = config.httpListener ? registerOpsRoutes(broker, state) : null;
   if (config.httpListener) {
@@ -247,6 +247,13 @@ export async function startBroker(opts: BrokerOptions = {}, registry: Registry =
 
   broker.maintenance.start();
   state.listener = bound[0]!.context;
+  state.listeners = bound.map(({ config: l, server, context }) => ({
+    name: l.name,
+    securityProtocol: l.securityProtocol,
+    host: l.host,
+    port: server.port,
+    advertised: `${context.advertisedHost}:${context.advertisedPort}`,
+  }));
   state.ready = true;
 
   let flushTimer: ReturnType<typeof setInterval> | null = null;

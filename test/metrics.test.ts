@@ -100,7 +100,7 @@ describe("health and routing", () => {
 
   test("/readyz answers 503 while starting and while shutting down", async () => {
     const routes = new HttpRoutes();
-    const state = { ready: false, stopping: false, listener: null };
+    const state = { ready: false, stopping: false, listener: null, listeners: [] };
     const ops = registerOpsRoutes(Object.create(b.broker, { http: { value: routes } }), state);
     try {
       const readyz = async () => {

@@ -6,6 +6,8 @@
 // partition's producer state first (src/txn, src/log/producer-state.ts): epoch and sequence checks,
 // a duplicate is acknowledged with its original offset and not appended again, a transactional batch
 // must belong to the producer's ongoing transaction. LogAppendTime batches keep their records' own deltas.
+// Metrics (src/metrics.ts): per topic and in total, partition requests, failures, bytes in as received
+// and records in from the batch header's record count.
 import { Produce } from "../../protocol/apis/00-produce.ts";
 import { ErrorCode } from "../../protocol/errors.ts";
 import { ATTRIBUTES, codecOf, dataView, stampLogAppendTime, validateBatches } from "../../protocol/records/batch.ts";

@@ -18,6 +18,8 @@ export interface OpsState {
   stopping: boolean;
   /** the first Kafka listener: the console's admin calls run as if they came in on it */
   listener: ListenerContext | null;
+  /** every Kafka listener as bound (port 0 resolved) and advertised, for the console */
+  listeners: { name: string; securityProtocol: string; host: string; port: number; advertised: string }[];
 }
 
 export function registerOpsRoutes(broker: BrokerContext & { readonly http: HttpRoutes }, state: OpsState): { stop(): void } {

@@ -91,7 +91,7 @@ export function startHttpServer(host: string, port: number, routes: HttpRoutes, 
   const server: Server<undefined> = Bun.serve({
     hostname: host === "" ? "0.0.0.0" : host,
     port,
-    idleTimeout: 0, // a scrape or the console may hold a request while the broker is busy
+    idleTimeout: 60, // seconds; Bun's default (10) could cut a long console search on a busy machine
     async fetch(req) {
       const url = new URL(req.url);
       const found = routes.match(req.method, url.pathname);

@@ -5,7 +5,7 @@
 // temporary directory, or to $BROOK_CONSOLE_SCREENSHOTS (and stay there) to look at them.
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { AssignerProtocol, ConfigResourceTypes, Kafka, Partitioners, logLevel, type Admin, type Consumer } from "kafkajs";
-import { mkdirSync } from "node:fs";
+import { existsSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
 import puppeteer, { type Browser, type Page } from "puppeteer-core";
 import { startBroker, type BrokerHandle } from "../src/index.ts";
@@ -72,6 +72,7 @@ async function messageText(kind: "ok" | "error" | "info"): Promise<string> {
 
 beforeAll(async () => {
   await requireTools();
+  if (!existsSync(CHROMIUM)) throw new Error(`missing test tool ${CHROMIUM} — run scripts/ensure-test-tools.sh`);
   dir = await tempDir("brook-console-");
   shots = await screenshotDir();
   profile = await tempDir("brook-console-chromium-");

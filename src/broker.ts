@@ -192,8 +192,9 @@ export async function startBroker(opts: BrokerOptions = {}, registry: Registry =
   for (const name of config.ignored) log.info(`property ${name} is accepted for compatibility and has no effect in Brook`);
 
   const broker = new Broker(config, log, registry);
-  // The HTTP listener comes up before recovery, so health checks reach the process early; /readyz
-  // answers 200 only once recovery is done and the Kafka listeners accept connections.
+  // The HTTP listener binds before recovery, so a taken port fails at once rather than after recovering
+  // every log. Recovery is synchronous: requests that arrive meanwhile wait for it, and /readyz answers
+  // 200 only once it is done and the Kafka listeners accept connections (503 again while stopping).
   const state: OpsState = { ready: false, stopping: false, listener: null, listeners: [] };
   let http: HttpListener | null = null;
   const ops = config.httpListener ? registerOpsRoutes(broker, state) : null;

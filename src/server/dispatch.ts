@@ -77,9 +77,9 @@ export function createResponder(broker: BrokerContext, registry: Registry, log: 
     }
     const ctx: RequestContext = { broker, version, header, peer, listener, session };
     const finish = (body: unknown): Uint8Array | null => {
-      const frame = body === NO_RESPONSE ? null : encodeResponse(def, version, header.correlationId, body);
-      metrics?.record(version, startedAt, frame === null ? null : body);
-      return frame;
+      const response = body === NO_RESPONSE ? null : encodeResponse(def, version, header.correlationId, body);
+      metrics?.record(version, startedAt, response === null ? null : body);
+      return response;
     };
     try {
       const out = handler.handle(request as never, ctx);

@@ -23,6 +23,9 @@ import { saslSettings, type SaslSettings, type ScramLookup } from "./security/sa
 import { ScramCredentialStore } from "./security/scram-store.ts";
 import { subjectName } from "./security/principal.ts";
 import { tlsSettings, type TlsSettings } from "./security/tls.ts";
+import { BrokerMetrics } from "./metrics.ts";
+import { HttpRoutes, startHttpServer, type HttpListener } from "./http/server.ts";
+import { registerOpsRoutes, type OpsState } from "./http/ops-routes.ts";
 
 export interface BrokerOptions {
   /** log directory; shorthand for the `log.dirs` property */
@@ -56,6 +59,8 @@ export interface BrokerHandle extends AsyncDisposable {
   /** every listener, in the order of the `listeners` property */
   readonly listeners: readonly BoundListener[];
   readonly broker: Broker;
+  /** the HTTP listener (brook.http.listener): metrics, health, console; null when off */
+  readonly http: HttpListener | null;
   close(): Promise<void>;
 }
 
@@ -77,6 +82,10 @@ export class Broker implements BrokerContext {
   readonly maintenance: LogMaintenance;
   /** SCRAM users, durable in the first log dir */
   readonly scram: ScramCredentialStore;
+  /** counters behind /metrics */
+  readonly metrics: BrokerMetrics;
+  /** routes of the HTTP listener; other modules add theirs here (see src/http/server.ts) */
+  readonly http = new HttpRoutes();
   readonly clusterId: string;
   /** fault injection for client tests: `broker.faults.inject({ api: "Produce", error: "NOT_LEADER_OR_FOLLOWER", times: 3 })` */
   readonly faults: FaultInjector;
@@ -89,6 +98,7 @@ export class Broker implements BrokerContext {
     readonly log: Logger,
     readonly registry: Registry,
   ) {
+    this.metrics = new BrokerMetrics([...registry.values()].map((h) => h.api));
     this.dynamicConfig = DynamicBrokerConfig.load(config, config.logDirs[0]!);
     this.topics = new TopicStore(config.logDirs, (c) => this.logConfig(c), log);
     this.maintenance = new LogMaintenance(this.topics, config, log);
@@ -202,7 +212,28 @@ export async function startBroker(opts: BrokerOptions = {}, registry: Registry =
   for (const l of config.listeners) security.set(l.name, listenerSecurity(config, l, scram));
 
   broker = new Broker(config, log, registry);
-  broker.topics.load();
+  // The HTTP listener binds before recovery, so a taken port fails at once rather than after recovering
+  // every log. Recovery is synchronous: requests that arrive meanwhile wait for it, and /readyz answers
+  // 200 only once it is done and the Kafka listeners accept connections (503 again while stopping).
+  const state: OpsState = { ready: false, stopping: false, listener: null, listeners: [] };
+  let http: HttpListener | null = null;
+  const ops = config.httpListener ? registerOpsRoutes(broker, state) : null;
+  if (config.httpListener) {
+    try {
+      http = startHttpServer(config.httpListener.host, config.httpListener.port, broker.http, log);
+    } catch (e) {
+      ops?.stop();
+      broker.groups.close();
+      throw new Error(`cannot listen on ${config.httpListener.host}:${config.httpListener.port} (brook.http.listener): ${(e as Error).message}`);
+    }
+  }
+  try {
+    broker.topics.load();
+  } catch (e) {
+    ops?.stop();
+    await http?.stop();
+    throw e;
+  }
   broker.txn.start(); // producer state, transaction log, completion of what a crash left open
 
   const connections = new Set<Connection>();
@@ -226,6 +257,8 @@ export async function startBroker(opts: BrokerOptions = {}, registry: Registry =
   } catch (e) {
     // Nothing listens, so release what startup opened (an embedding test suite carries on).
     stopListening();
+    ops?.stop();
+    await http?.stop();
     broker.groups.close();
     broker.txn.stop();
     broker.txn.close();
@@ -234,6 +267,15 @@ export async function startBroker(opts: BrokerOptions = {}, registry: Registry =
   }
 
   broker.maintenance.start();
+  state.listener = bound[0]!.context;
+  state.listeners = bound.map(({ config: l, server, context }) => ({
+    name: l.name,
+    securityProtocol: l.securityProtocol,
+    host: l.host,
+    port: server.port,
+    advertised: `${context.advertisedHost}:${context.advertisedPort}`,
+  }));
+  state.ready = true;
 
   let flushTimer: ReturnType<typeof setInterval> | null = null;
   if (config.flushIntervalMs < Number.MAX_SAFE_INTEGER) {
@@ -244,6 +286,8 @@ export async function startBroker(opts: BrokerOptions = {}, registry: Registry =
   let closing: Promise<void> | null = null;
   const close = () =>
     (closing ??= (async () => {
+      state.ready = false;
+      state.stopping = true;
       stopListening();
       broker.wakeAll();
       broker.groups.close();
@@ -252,6 +296,8 @@ export async function startBroker(opts: BrokerOptions = {}, registry: Registry =
       await broker.maintenance.stop();
       if (flushTimer) clearInterval(flushTimer);
       for (const c of connections) c.close();
+      ops?.stop();
+      await http?.stop();
       broker.txn.close(); // producer state snapshots and the transaction log, before the logs close
       broker.topics.flushAll();
       broker.topics.closeAll();
@@ -269,6 +315,7 @@ export async function startBroker(opts: BrokerOptions = {}, registry: Registry =
     address: first.address,
     listeners,
     broker,
+    http,
     close,
     [Symbol.asyncDispose]: close,
   };
@@ -328,6 +375,7 @@ function listen(
   connections: Set<Connection>,
   security: ListenerSecurity,
 ): TCPSocketListener<ConnData> {
+  const counters = broker.metrics.listener(l.name);
   return Bun.listen<ConnData>({
     hostname: l.host === "" ? "0.0.0.0" : l.host,
     port: l.port,
@@ -345,20 +393,26 @@ function listen(
           log,
           peer,
         );
-        if (security.sasl) authenticator = new SaslAuthenticator(conn, responder, session, security.sasl, log, peer);
+        if (security.sasl) authenticator = new SaslAuthenticator(conn, responder, session, security.sasl, log, peer, (ok) => counters.authenticated(ok));
         socket.data = { conn, session };
         connections.add(conn);
+        counters.opened();
       },
       ...(security.tls
         ? {
             handshake(socket: Socket<ConnData>, success: boolean, err: Error | null) {
               // A failed handshake also lands here (success false, no verified peer).
+              // Kafka counts a failed TLS handshake as a failed authentication, and on an SSL listener a
+              // completed one as a successful authentication (SASL_SSL counts its SASL exchange instead).
               if (!success && !socket.getPeerX509Certificate?.()) {
                 log.warn(`closing connection from ${socket.remoteAddress}: TLS handshake failed on listener ${l.name}: ${err?.message ?? "unknown error"}`);
+                counters.authenticated(false);
                 socket.end();
                 return;
               }
-              if (!acceptHandshake(socket, security.tls!, l.securityProtocol, log)) socket.data.conn.close();
+              const accepted = acceptHandshake(socket, security.tls!, l.securityProtocol, log);
+              if (!accepted || l.securityProtocol === "SSL") counters.authenticated(accepted);
+              if (!accepted) socket.data.conn.close();
             },
           }
         : {}),
@@ -369,6 +423,7 @@ function listen(
         socket.data.conn.onDrain();
       },
       close(socket) {
+        if (socket.data) counters.closedOne();
         socket.data?.conn.onClose();
         if (socket.data) connections.delete(socket.data.conn);
       },

@@ -26,6 +26,7 @@ Options use Apache Kafka's property names, e.g.
   --override listeners=PLAINTEXT://127.0.0.1:9092
   --override log.dirs=./data
   --override num.partitions=3
+  --override brook.http.listener=127.0.0.1:9644   (metrics, health checks and the web console)
 Environment: BROOK_LOG_LEVEL=debug|info|warn|error (default info; logs go to stderr)`;
 
 /** Subcommands: loaded on use, so starting a broker loads none of them. Each returns its exit status. */
@@ -87,7 +88,9 @@ async function main(): Promise<void> {
   if (crc32cImplementation !== "native") handle.broker.log.warn("CRC-32C runs in pure JavaScript (the native binding did not load): slower on large batches");
   if (lz4Implementation !== "native") handle.broker.log.warn("lz4 is unavailable (the native binding did not load): requests that need the broker to decode or encode lz4 will fail");
   // One line per listener, written only once every one of them accepts connections.
-  process.stdout.write(handle.listeners.map((l) => `brook listening on ${l.address}\n`).join(""));
+  process.stdout.write(
+    handle.listeners.map((l) => `brook listening on ${l.address}\n`).join("") + (handle.http ? `brook http listening on ${handle.http.url}\n` : ""),
+  );
   let stopping = false;
   const stop = async (signal: string) => {
     if (stopping) return;

@@ -83,6 +83,8 @@ export const PROPERTIES: Record<string, PropertySpec> = {
   "transactional.id.expiration.ms": { kind: "int", default: "604800000", min: 1 },
   "transaction.abort.timed.out.transaction.cleanup.interval.ms": { kind: "int", default: "10000", min: 1 },
   "producer.id.expiration.ms": { kind: "int", default: "86400000", min: 1 },
+  // Brook's own: host:port of the HTTP listener (metrics, health, web console); unset = off.
+  "brook.http.listener": { kind: "string", default: null },
   // Accepted for compatibility with stock Kafka config files; no effect on a single in-process node.
   "process.roles": { kind: "list", default: "broker,controller", noEffect: true },
   "controller.quorum.voters": { kind: "list", default: null, noEffect: true },
@@ -229,6 +231,8 @@ export interface BrokerConfig {
   flushIntervalMessages: number;
   flushIntervalMs: number;
   indexIntervalBytes: number;
+  /** brook.http.listener: where /metrics, /healthz, /readyz and the console are served; null = off */
+  httpListener: { host: string; port: number } | null;
   /** any property by name, parsed to its kind (for later features and DescribeConfigs) */
   get(name: string): string | number | boolean | string[] | null;
   /** properties set explicitly but without effect in Brook */
@@ -306,6 +310,17 @@ export function parseListener(value: string, property: string): Listener {
   return { name: m[1]!.toUpperCase(), host, port };
 }
 
+/** "host:port" or "[v6]:port" (an empty host binds every interface); null and "" mean unset. */
+export function parseHostPort(value: string | null, property: string): { host: string; port: number } | null {
+  if (value === null || value.trim() === "") return null;
+  const m = /^(\[[^\]]*\]|[^:\[\]\s]*):(\d+)$/.exec(value.trim());
+  if (!m) throw new ConfigError(`invalid value "${value}" for ${property}: expected host:port, e.g. 127.0.0.1:9644`);
+  const port = Number(m[2]);
+  if (port > 65535) throw new ConfigError(`invalid port ${port} in ${property}`);
+  const host = m[1]!.startsWith("[") ? m[1]!.slice(1, -1) : m[1]!;
+  return { host, port };
+}
+
 /** Builds the configuration from property settings (later ones win). */
 export function buildConfig(settings: Iterable<[string, string]>): BrokerConfig {
   const raw = new Map<string, string>();
@@ -359,6 +374,7 @@ export function buildConfig(settings: Iterable<[string, string]>): BrokerConfig 
     flushIntervalMessages: num("log.flush.interval.messages"),
     flushIntervalMs: flushMs ?? num("log.flush.scheduler.interval.ms"),
     indexIntervalBytes: num("log.index.interval.bytes"),
+    httpListener: parseHostPort(get("brook.http.listener") as string | null, "brook.http.listener"),
     get,
     ignored,
   };

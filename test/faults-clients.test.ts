@@ -4,11 +4,11 @@
 //   append (a lost acknowledgement), a dropped connection after the append, a delay past the client's
 //   request timeout, an offline partition; a kafkajs group consumer through Fetch errors and a
 //   coordinator move.
-// - librdkafka 2.0.2 (python confluent_kafka), with the faults injected over HTTP (faultRoutes mounted
-//   on a Bun.serve server, as the HTTP listener mounts it): the same errors, drop and delay.
+// - librdkafka 2.0.2 (python confluent_kafka), with the faults injected over the broker's HTTP listener
+//   (brook.http.listener, /faults): the same errors, drop and delay.
 import { afterAll, afterEach, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { Kafka, logLevel, type Producer } from "kafkajs";
-import { faultRoutes, startBroker, type BrokerHandle, type FaultInfo, type FaultSpec } from "../src/index.ts";
+import { startBroker, type BrokerHandle, type FaultInfo, type FaultSpec } from "../src/index.ts";
 import { confluentProduce, kcatConsume, requireTools } from "./helpers/clients.ts";
 import { tempDir, topicName, type TempDir } from "./helpers/tmp.ts";
 
@@ -17,20 +17,23 @@ setDefaultTimeout(90_000);
 let dir: TempDir;
 let b: BrokerHandle;
 let kafka: Kafka;
-let http: ReturnType<typeof Bun.serve>;
+let http: string;
 
 beforeAll(async () => {
   await requireTools();
   dir = await tempDir("brook-faults-clients-");
-  b = await startBroker({ dataDir: dir.path, logLevel: "error", overrides: { "group.initial.rebalance.delay.ms": 0 } });
+  b = await startBroker({
+    dataDir: dir.path,
+    logLevel: "error",
+    overrides: { "group.initial.rebalance.delay.ms": 0, "brook.http.listener": "127.0.0.1:0" },
+  });
+  http = b.http!.url;
   kafka = new Kafka({
     clientId: "faults-kafkajs",
     brokers: [b.address],
     logLevel: logLevel.NOTHING,
     retry: { retries: 10, initialRetryTime: 50, maxRetryTime: 500 },
   });
-  const route = faultRoutes(b.broker.faults);
-  http = Bun.serve({ hostname: "127.0.0.1", port: 0, fetch: (req) => route(req) ?? new Response("not found", { status: 404 }) });
 });
 
 // Faults outlive the requests they fired on (their counts stay readable) until cleared.
@@ -39,7 +42,6 @@ afterEach(() => {
 });
 
 afterAll(async () => {
-  http?.stop(true);
   await b?.close();
   await dir?.remove();
 });
@@ -175,13 +177,13 @@ describe("kafkajs group consumer", () => {
 // ---- librdkafka, faults over HTTP ----
 
 async function httpInject(spec: FaultSpec): Promise<FaultInfo> {
-  const r = await fetch(`http://127.0.0.1:${http.port}/faults`, { method: "POST", body: JSON.stringify(spec), headers: { "content-type": "application/json" } });
+  const r = await fetch(`${http}/faults`, { method: "POST", body: JSON.stringify(spec), headers: { "content-type": "application/json" } });
   expect(r.status).toBe(201);
   return (await r.json()) as FaultInfo;
 }
 
 async function httpFault(id: number): Promise<FaultInfo> {
-  const r = await fetch(`http://127.0.0.1:${http.port}/faults/${id}`);
+  const r = await fetch(`${http}/faults/${id}`);
   expect(r.status).toBe(200);
   return (await r.json()) as FaultInfo;
 }
@@ -203,7 +205,7 @@ async function confluentIdempotent(topic: string, n: number, every: number, conf
 
 describe("librdkafka (confluent_kafka) idempotent producer, faults injected over HTTP", () => {
   test("HTTP: inject, list with counts, clear; a bad spec is a 400", async () => {
-    const base = `http://127.0.0.1:${http.port}/faults`;
+    const base = `${http}/faults`;
     const made = await httpInject({ api: "Metadata", delayMs: 1, topic: "nowhere" });
     expect(made).toMatchObject({ fired: 0, active: true, spec: { api: "Metadata", delayMs: 1 } });
     const listed = (await (await fetch(base)).json()) as { faults: FaultInfo[] };

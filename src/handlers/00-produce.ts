@@ -7,6 +7,8 @@
 // partition's producer state first (src/txn, src/log/producer-state.ts): epoch and sequence checks,
 // a duplicate is acknowledged with its original offset and not appended again, a transactional batch
 // must belong to the producer's ongoing transaction. LogAppendTime batches keep their records' own deltas.
+// Metrics (src/metrics.ts): per topic and in total, partition requests, failures, bytes in as received
+// and records in from the batch header's record count.
 import { Produce } from "../../protocol/apis/00-produce.ts";
 import { ErrorCode } from "../../protocol/errors.ts";
 import { ATTRIBUTES, codecOf, dataView, stampLogAppendTime, validateBatches } from "../../protocol/records/batch.ts";
@@ -24,23 +26,32 @@ type PartitionResponse = NonNullable<NonNullable<ResponseOf<typeof Produce>["res
 export default handler(Produce, (req, ctx) => {
   const { broker, version } = ctx;
   const acks = req.acks;
+  const all = broker.metrics.allTopics;
   const responses = req.topicData.map((t) => {
     const topic = broker.topics.get(t.name);
+    const stats = topic ? broker.metrics.topic(t.name) : null;
     const partitionResponses = t.partitionData.map((p): PartitionResponse => {
-      const fail = (errorCode: number, errorMessage: string | null = null, batchIndex = -1): PartitionResponse => ({
-        index: p.index,
-        errorCode,
-        baseOffset: -1,
-        logAppendTimeMs: -1,
-        logStartOffset: -1,
-        recordErrors: batchIndex >= 0 ? [{ batchIndex, batchIndexErrorMessage: errorMessage }] : [],
-        errorMessage,
-      });
+      all.produceRequests++;
+      if (stats) stats.produceRequests++;
+      const fail = (errorCode: number, errorMessage: string | null = null, batchIndex = -1): PartitionResponse => {
+        all.failedProduceRequests++;
+        if (stats) stats.failedProduceRequests++;
+        return {
+          index: p.index,
+          errorCode,
+          baseOffset: -1,
+          logAppendTimeMs: -1,
+          logStartOffset: -1,
+          recordErrors: batchIndex >= 0 ? [{ batchIndex, batchIndexErrorMessage: errorMessage }] : [],
+          errorMessage,
+        };
+      };
       if (acks !== 0 && acks !== 1 && acks !== -1) return fail(ErrorCode.INVALID_REQUIRED_ACKS);
       const partition = topic?.partitions[p.index];
       if (!topic || !partition) return fail(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, "This server does not host this topic-partition.");
       const config = (name: string) => topicConfigValue(topic.configs, name, broker.config);
       let records = p.records instanceof Uint8Array ? p.records : null;
+      const bytesIn = records?.length ?? 0;
       if (!records || records.length === 0) return fail(ErrorCode.INVALID_RECORD, "produce data has no record batch", 0);
       const checked = validateBatches(records, {
         maxBatchBytes: Number(config("max.message.bytes")),
@@ -48,6 +59,10 @@ export default handler(Produce, (req, ctx) => {
         allowZstd: version >= 7,
       });
       if (!checked.ok) {
+        if (checked.error === "MESSAGE_TOO_LARGE") {
+          all.bytesRejected += records.length;
+          stats!.bytesRejected += records.length;
+        }
         broker.log.warn(`rejected produce to ${t.name}-${p.index} from ${ctx.peer}: ${checked.error}: ${checked.message}`);
         return fail(ErrorCode[checked.error], checked.message, checked.error === "INVALID_RECORD" ? checked.batchIndex : -1);
       }
@@ -85,6 +100,11 @@ export default handler(Produce, (req, ctx) => {
         stampLogAppendTime(records, 0, logAppendTimeMs);
       }
       const { baseOffset, lastOffset } = partition.log.append(records, checked.offsetCount);
+      // Kafka's BytesIn counts the batch as received (before any recompression); messages from its header.
+      all.bytesIn += bytesIn;
+      all.messagesIn += checked.records;
+      stats!.bytesIn += bytesIn;
+      stats!.messagesIn += checked.records;
       if (produced) broker.txn.recordProduce(partition, produced, baseOffset, lastOffset);
       broker.notifyAppend(partition);
       return {

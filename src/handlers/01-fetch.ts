@@ -8,14 +8,18 @@
 // FETCH_SESSION_ID_NOT_FOUND. read_committed (isolation level 1) sees data only below the last stable
 // offset (the first offset of the earliest open transaction, else the high watermark), with the aborted
 // transactions overlapping what is returned (src/txn/read-committed.ts); every answer reports the LSO.
+// Metrics: bytes and records out per topic, counted once on the answer actually sent (a walk over the
+// batch headers of the slices, no record decoding).
 import { Fetch } from "../../protocol/apis/01-fetch.ts";
 import { ErrorCode } from "../../protocol/errors.ts";
+import { ATTRIBUTES, BATCH_LENGTH, CONTROL_BIT, HEADER_SIZE, LOG_OVERHEAD, RECORD_COUNT } from "../../protocol/records/batch.ts";
 import type { ResponseOf } from "../../protocol/types.ts";
 import type { Partition } from "../topics.ts";
 import { committedView } from "../txn/read-committed.ts";
-import { handler } from "./handler.ts";
+import { handler, type BrokerContext } from "./handler.ts";
 
 type FetchResponse = ResponseOf<typeof Fetch>;
+type TopicResponse = NonNullable<FetchResponse["responses"]>[number];
 type PartitionData = NonNullable<NonNullable<FetchResponse["responses"]>[number]["partitions"]>[number];
 const EMPTY = new Uint8Array(0);
 
@@ -70,8 +74,50 @@ export default handler(Fetch, async (req, ctx) => {
     }));
     const now = Date.now();
     if (total >= req.minBytes || errors || now >= deadline || broker.isStopping) {
+      countFetched(broker, responses);
       return { throttleTimeMs: 0, errorCode: ErrorCode.NONE, sessionId: 0, responses };
     }
     await broker.waitForData(watched, deadline - now);
   }
 });
+
+/** BytesOut and MessagesOut of what is sent: batch headers only (record counts of data batches). */
+function countFetched(broker: BrokerContext, responses: TopicResponse[]): void {
+  const metrics = broker.metrics;
+  const all = metrics.allTopics;
+  for (let i = 0; i < responses.length; i++) {
+    const t = responses[i]!;
+    const partitions = t.partitions!;
+    const stats = broker.topics.get(t.topic!) ? metrics.topic(t.topic!) : null;
+    for (let j = 0; j < partitions.length; j++) {
+      const p = partitions[j]!;
+      all.fetchRequests++;
+      if (stats) stats.fetchRequests++;
+      if (p.errorCode !== ErrorCode.NONE) {
+        all.failedFetchRequests++;
+        if (stats) stats.failedFetchRequests++;
+        continue;
+      }
+      const data = p.records as Uint8Array;
+      if (data.length === 0 || !stats) continue;
+      const messages = recordsIn(data);
+      all.bytesOut += data.length;
+      all.messagesOut += messages;
+      stats.bytesOut += data.length;
+      stats.messagesOut += messages;
+    }
+  }
+}
+
+/** Records in the data batches of a slice of whole batches (control batches hold markers, not messages). */
+function recordsIn(d: Uint8Array): number {
+  let n = 0;
+  for (let pos = 0; pos + HEADER_SIZE <= d.length; ) {
+    if ((d[pos + ATTRIBUTES + 1]! & CONTROL_BIT) === 0)
+      n += ((d[pos + RECORD_COUNT]! << 24) | (d[pos + RECORD_COUNT + 1]! << 16) | (d[pos + RECORD_COUNT + 2]! << 8) | d[pos + RECORD_COUNT + 3]!) >>> 0;
+    const size = (((d[pos + BATCH_LENGTH]! << 24) | (d[pos + BATCH_LENGTH + 1]! << 16) | (d[pos + BATCH_LENGTH + 2]! << 8) | d[pos + BATCH_LENGTH + 3]!) | 0) + LOG_OVERHEAD;
+    if (size < HEADER_SIZE) break;
+    pos += size;
+  }
+  return n;
+}

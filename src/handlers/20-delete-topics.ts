@@ -25,6 +25,7 @@ export default handler(DeleteTopics, (req, ctx) => {
       return { ...out, errorCode: ErrorCode.INVALID_REQUEST, errorMessage: "Topic name and id do not match." };
     broker.topics.delete(topic.name);
     broker.groups.deleteTopicOffsets(topic.name); // as Kafka: a deleted topic's committed offsets go too
+    broker.metrics.forgetTopic(topic.name); // and its BrokerTopicMetrics
     return { ...out, errorCode: ErrorCode.NONE, errorMessage: null };
   });
   return { throttleTimeMs: 0, responses };

@@ -9,6 +9,7 @@ import type { FaultInjector } from "../faults/injector.ts";
 import type { DynamicBrokerConfig } from "../dynamic-config.ts";
 import type { GroupCoordinator } from "../group/coordinator.ts";
 import type { Logger } from "../log.ts";
+import type { BrokerMetrics } from "../metrics.ts";
 import type { LogMaintenance } from "../log/maintenance.ts";
 import type { Partition, TopicStore } from "../topics.ts";
 import type { ScramCredentialStore } from "../security/scram-store.ts";
@@ -35,6 +36,8 @@ export interface BrokerContext {
   readonly registry: Registry;
   /** SCRAM users (Describe/AlterUserScramCredentials; the SASL/SCRAM logins read them too) */
   readonly scram: ScramCredentialStore;
+  /** counters for /metrics (per topic, per API, per listener) */
+  readonly metrics: BrokerMetrics;
   /** Resolves when any of the partitions gets new data, or after timeoutMs. */
   waitForData(partitions: Partition[], timeoutMs: number): Promise<void>;
   /** Wakes long-polling fetches on the partition (after an append). */

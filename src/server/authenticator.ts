@@ -51,6 +51,8 @@ export class SaslAuthenticator {
     private readonly settings: SaslSettings,
     private readonly log: Logger,
     private readonly peer: string,
+    /** told of each authentication's outcome (the listener's authentication metrics) */
+    private readonly onOutcome: (ok: boolean) => void = () => {},
   ) {
     this.requestMaxBytes = conn.maxFrameBytes;
     conn.maxFrameBytes = Math.min(conn.maxFrameBytes, settings.maxReceiveSize);
@@ -216,6 +218,7 @@ export class SaslAuthenticator {
     const what = this.previous ? "re-authenticated" : "authenticated";
     this.log.debug(`${this.peer} ${what} as ${principal} with ${this.mechanism} on listener ${this.settings.listener}` + (lifetime > 0 ? ` (session lifetime ${lifetime} ms)` : ""));
     this.session.principal = principal;
+    this.onOutcome(true);
     this.state = "complete";
     this.server = null;
     this.previous = null;
@@ -240,6 +243,7 @@ export class SaslAuthenticator {
   private fail(response: Uint8Array | null): ReturnType<Responder> {
     this.state = "failed";
     this.server = null;
+    this.onOutcome(false);
     const delay = this.settings.failedAuthenticationDelayMs;
     if (delay <= 0) return { response, close: true };
     return { response: new Promise<Uint8Array | null>((resolve) => setTimeout(() => resolve(response), delay)), close: true };

@@ -34,6 +34,7 @@ function errorBody(fields: readonly Field[], code: number): Record<string, unkno
 export function createResponder(broker: BrokerContext, registry: Registry, log: Logger, peer: string, listener: ListenerContext, session: Session): Responder {
   const faultState = connectionFaults();
   return (frame) => {
+    const startedAt = performance.now();
     let header: RequestHeader;
     const r = new Reader(frame);
     try {
@@ -59,6 +60,7 @@ export function createResponder(broker: BrokerContext, registry: Registry, log: 
       return "close";
     }
     const version = header.apiVersion;
+    const metrics = broker.metrics.requests[header.apiKey];
     let request: unknown;
     try {
       if (version >= def.flexible) skipHeaderTags(r);
@@ -72,11 +74,15 @@ export function createResponder(broker: BrokerContext, registry: Registry, log: 
         return "close";
       }
       log.warn(`malformed ${def.name} v${version} request from ${peer} (client ${header.clientId}): ${e.message}`);
+      metrics?.recordFailure(version, startedAt, ErrorCode.INVALID_REQUEST);
       return { response: encodeResponse(def, version, header.correlationId, errorBody(def.response, ErrorCode.INVALID_REQUEST)) };
     }
     const ctx: RequestContext = { broker, version, header, peer, listener, session };
-    const finish = (body: unknown): Uint8Array | null =>
-      body === NO_RESPONSE ? null : encodeResponse(def, version, header.correlationId, body);
+    const finish = (body: unknown): Uint8Array | null => {
+      const response = body === NO_RESPONSE ? null : encodeResponse(def, version, header.correlationId, body);
+      metrics?.record(version, startedAt, response === null ? null : body);
+      return response;
+    };
     if (broker.faults.engaged) {
       // Fault injection (src/faults): the only cost to the hot path is the branch above.
       const out = interceptRequest(broker.faults, faultState, {
@@ -97,6 +103,7 @@ export function createResponder(broker: BrokerContext, registry: Registry, log: 
       return { response: finish(out) };
     } catch (e) {
       log.error(`${def.name} v${version} from ${peer} failed: ${(e as Error).stack ?? e}`);
+      metrics?.recordFailure(version, startedAt, ErrorCode.UNKNOWN_SERVER_ERROR);
       if (!hasTopLevelError(def.response)) return "close";
       return { response: encodeResponse(def, version, header.correlationId, errorBody(def.response, ErrorCode.UNKNOWN_SERVER_ERROR)) };
     }

@@ -19,6 +19,7 @@ import { DynamicBrokerConfig } from "./dynamic-config.ts";
 import { LogMaintenance } from "./log/maintenance.ts";
 import { SaslAuthenticator } from "./server/authenticator.ts";
 import { saslSettings, type SaslSettings } from "./security/sasl-settings.ts";
+import { Authorizer } from "./acl/authorizer.ts";
 
 export interface BrokerOptions {
   /** log directory; shorthand for the `log.dirs` property */
@@ -69,6 +70,8 @@ export class Broker implements BrokerContext {
   /** retention and log compaction (started by startBroker) */
   readonly maintenance: LogMaintenance;
   readonly clusterId: string;
+  /** ACLs and authorization decisions (authorizer.class.name); null = everything is allowed */
+  readonly authorizer: Authorizer | null;
   readonly startedAt = Date.now();
   private readonly waiters = new Map<Partition, Set<Waiter>>();
   private stopping = false;
@@ -78,6 +81,7 @@ export class Broker implements BrokerContext {
     readonly log: Logger,
     readonly registry: Registry,
   ) {
+    this.authorizer = Authorizer.forBroker(config, log);
     this.dynamicConfig = DynamicBrokerConfig.load(config, config.logDirs[0]!);
     this.topics = new TopicStore(config.logDirs, (c) => this.logConfig(c), log);
     this.maintenance = new LogMaintenance(this.topics, config, log);

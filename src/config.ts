@@ -99,6 +99,10 @@ export const PROPERTIES: Record<string, PropertySpec> = {
   "sasl.server.max.receive.size": { kind: "int", default: "524288", min: 1 },
   "sasl.mechanism.inter.broker.protocol": { kind: "string", default: "GSSAPI", noEffect: true },
   "security.inter.broker.protocol": { kind: "string", default: "PLAINTEXT", noEffect: true },
+  // ACLs (issue 8; src/acl/). authorizer.class.name is checked by src/acl/authorizer.ts.
+  "authorizer.class.name": { kind: "string", default: "" },
+  "super.users": { kind: "string", default: null },
+  "allow.everyone.if.no.acl.found": { kind: "bool", default: "false" },
 };
 
 /**

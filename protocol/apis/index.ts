@@ -34,6 +34,9 @@ import { DescribeTransactions } from "./65-describe-transactions.ts";
 import { ListTransactions } from "./66-list-transactions.ts";
 import { SaslHandshake } from "./17-sasl-handshake.ts";
 import { SaslAuthenticate } from "./36-sasl-authenticate.ts";
+import { DescribeAcls } from "./29-describe-acls.ts";
+import { CreateAcls } from "./30-create-acls.ts";
+import { DeleteAcls } from "./31-delete-acls.ts";
 import type { ApiDefinition } from "../types.ts";
 
 export {
@@ -72,6 +75,9 @@ export {
   ListTransactions,
   SaslHandshake,
   SaslAuthenticate,
+  DescribeAcls,
+  CreateAcls,
+  DeleteAcls,
 };
 
 export const allApis: readonly ApiDefinition[] = [
@@ -110,4 +116,7 @@ export const allApis: readonly ApiDefinition[] = [
   ListTransactions,
   SaslHandshake,
   SaslAuthenticate,
+  DescribeAcls,
+  CreateAcls,
+  DeleteAcls,
 ];

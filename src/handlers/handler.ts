@@ -11,6 +11,7 @@ import type { Logger } from "../log.ts";
 import type { LogMaintenance } from "../log/maintenance.ts";
 import type { Partition, TopicStore } from "../topics.ts";
 import type { TransactionCoordinator } from "../txn/coordinator.ts";
+import type { Authorizer, RequestAuthorizer } from "../acl/authorizer.ts";
 
 /** Returned by a handler for requests that get no response at all (Produce with acks=0). */
 export const NO_RESPONSE = Symbol("no response");
@@ -31,6 +32,8 @@ export interface BrokerContext {
   readonly nodeId: number;
   readonly isStopping: boolean;
   readonly registry: Registry;
+  /** the ACLs and their decisions; null when authorizer.class.name is not set (handlers use ctx.authorize) */
+  readonly authorizer: Authorizer | null;
   /** Resolves when any of the partitions gets new data, or after timeoutMs. */
   waitForData(partitions: Partition[], timeoutMs: number): Promise<void>;
   /** Wakes long-polling fetches on the partition (after an append). */
@@ -63,6 +66,14 @@ export interface RequestContext {
   peer: string;
   listener: ListenerContext;
   session: Session;
+  /**
+   * Kafka's authorization check for this connection's principal and host, e.g.
+   * `ctx.authorize(AclOperation.WRITE, ResourceType.TOPIC, name)` (src/acl/acl.ts): true when allowed, and
+   * always true without an authorizer. Cached per connection, so cheap enough per topic on the hot path.
+   */
+  authorize: RequestAuthorizer["authorize"];
+  /** The same check's other questions: authorized-operations bitfields, "allowed on any resource of a type". */
+  authz: RequestAuthorizer;
 }
 
 export interface Handler<D extends ApiDefinition = ApiDefinition> {

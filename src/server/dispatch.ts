@@ -9,6 +9,7 @@ import type { ApiDefinition, Field } from "../../protocol/types.ts";
 import { Writer } from "../../protocol/writer.ts";
 import { NO_RESPONSE, apiVersionsList, type BrokerContext, type ListenerContext, type Registry, type RequestContext, type Session } from "../handlers/handler.ts";
 import type { Logger } from "../log.ts";
+import { requestAuthorizer } from "../acl/authorizer.ts";
 import type { Responder } from "./connection.ts";
 
 export function encodeResponse(def: ApiDefinition, version: number, correlationId: number, body: unknown): Uint8Array {
@@ -31,6 +32,8 @@ function errorBody(fields: readonly Field[], code: number): Record<string, unkno
 }
 
 export function createResponder(broker: BrokerContext, registry: Registry, log: Logger, peer: string, listener: ListenerContext, session: Session): Responder {
+  const authz = requestAuthorizer(broker.authorizer, session, log);
+  const authorize = authz.authorize;
   return (frame) => {
     let header: RequestHeader;
     const r = new Reader(frame);
@@ -72,7 +75,7 @@ export function createResponder(broker: BrokerContext, registry: Registry, log: 
       log.warn(`malformed ${def.name} v${version} request from ${peer} (client ${header.clientId}): ${e.message}`);
       return { response: encodeResponse(def, version, header.correlationId, errorBody(def.response, ErrorCode.INVALID_REQUEST)) };
     }
-    const ctx: RequestContext = { broker, version, header, peer, listener, session };
+    const ctx: RequestContext = { broker, version, header, peer, listener, session, authorize, authz };
     const finish = (body: unknown): Uint8Array | null =>
       body === NO_RESPONSE ? null : encodeResponse(def, version, header.correlationId, body);
     try {

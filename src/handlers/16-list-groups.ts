@@ -1,9 +1,15 @@
 // ListGroups v0–v4. Every group the coordinator knows (including groups that only hold committed offsets,
 // listed with an empty protocol type); v4 filters by state (case-insensitive, as Kafka) and returns it.
+// With an authorizer, DESCRIBE on the cluster lists every group, else only the groups the principal may
+// DESCRIBE.
 import { ListGroups } from "../../protocol/apis/16-list-groups.ts";
+import { AclOperation, CLUSTER_NAME, ResourceType } from "../acl/acl.ts";
 import { handler } from "./handler.ts";
 
 export default handler(ListGroups, (req, ctx) => {
   const r = ctx.broker.groups.listGroups(ctx.version >= 4 ? req.statesFilter : []);
-  return { throttleTimeMs: 0, errorCode: r.errorCode, groups: r.groups };
+  const groups = ctx.authorize(AclOperation.DESCRIBE, ResourceType.CLUSTER, CLUSTER_NAME, false)
+    ? r.groups
+    : r.groups.filter((g) => ctx.authorize(AclOperation.DESCRIBE, ResourceType.GROUP, g.groupId, false));
+  return { throttleTimeMs: 0, errorCode: r.errorCode, groups };
 });

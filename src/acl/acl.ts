@@ -51,7 +51,8 @@ export const WILDCARD_HOST = "*";
 const nameOf = (table: Record<string, number>) => {
   const names: string[] = [];
   for (const [k, v] of Object.entries(table)) names[v] = k;
-  return (code: number) => names[code] ?? `UNKNOWN(${code})`;
+  // Kafka maps codes it does not know to UNKNOWN, and so do its messages.
+  return (code: number) => names[code] ?? "UNKNOWN";
 };
 export const operationName = nameOf(AclOperation);
 export const resourceTypeName = nameOf(ResourceType);

@@ -73,6 +73,8 @@ export function authorizerSettings(config: BrokerConfig): AuthorizerSettings | n
 interface TypeIndex {
   literal: Map<string, AclBinding[]>;
   prefixed: Map<string, AclBinding[]>;
+  /** the distinct lengths of the prefixes, ascending: a name is looked up by its prefixes of these lengths */
+  prefixLengths: number[];
 }
 
 /** Operations an ALLOW of another operation implies (only for ALLOW ACLs). */
@@ -82,6 +84,18 @@ const IMPLIES_DESCRIBE_CONFIGS: ReadonlySet<number> = new Set([AclOperation.DESC
 const NO_MATCH = 0;
 const ALLOWED = 1;
 const DENIED = 2;
+const DENIED_LOGGED = 3;
+
+/** The strongest of the ACLs' results: DENIED if any denies, else ALLOWED if any allows, else NO_MATCH. */
+function decideAll(acls: AclBinding[], principal: string, host: string, op: number): number {
+  let result = NO_MATCH;
+  for (let i = 0; i < acls.length; i++) {
+    const r = decide(acls[i]!, principal, host, op);
+    if (r === DENIED) return DENIED;
+    if (r === ALLOWED) result = ALLOWED;
+  }
+  return result;
+}
 
 /** Kafka's StandardAuthorizerData.findResult for an ACL already known to cover the resource. */
 function decide(acl: AclBinding, principal: string, host: string, op: number): number {
@@ -198,12 +212,13 @@ export class Authorizer {
     const index = new Map<number, TypeIndex>();
     for (const b of bindings) {
       let t = index.get(b.resourceType);
-      if (!t) index.set(b.resourceType, (t = { literal: new Map(), prefixed: new Map() }));
+      if (!t) index.set(b.resourceType, (t = { literal: new Map(), prefixed: new Map(), prefixLengths: [] }));
       const byName = b.patternType === PatternType.PREFIXED ? t.prefixed : t.literal;
       const list = byName.get(b.resourceName);
       if (list) list.push(b);
       else byName.set(b.resourceName, [b]);
     }
+    for (const t of index.values()) t.prefixLengths = [...new Set([...t.prefixed.keys()].map((p) => p.length))].sort((a, b) => a - b);
     this.bindings = bindings;
     this.index = index;
     this.generation++;
@@ -221,19 +236,28 @@ export class Authorizer {
     if (!t) return this.settings.allowEveryoneIfNoAcl;
     let found = false;
     let allowed = false;
-    const scan = (acls: AclBinding[] | undefined): boolean => {
-      if (!acls) return false;
+    let acls = t.literal.get(name);
+    if (acls) {
       found = true;
-      for (const acl of acls) {
-        const r = decide(acl, principal, host, op);
-        if (r === DENIED) return true;
-        if (r === ALLOWED) allowed = true;
-      }
-      return false;
-    };
-    if (scan(t.literal.get(name))) return false;
-    if (name !== WILDCARD_RESOURCE && scan(t.literal.get(WILDCARD_RESOURCE))) return false;
-    for (const [prefix, acls] of t.prefixed) if (name.startsWith(prefix) && scan(acls)) return false;
+      const r = decideAll(acls, principal, host, op);
+      if (r === DENIED) return false;
+      allowed = r === ALLOWED;
+    }
+    if (name !== WILDCARD_RESOURCE && (acls = t.literal.get(WILDCARD_RESOURCE))) {
+      found = true;
+      const r = decideAll(acls, principal, host, op);
+      if (r === DENIED) return false;
+      allowed ||= r === ALLOWED;
+    }
+    for (const length of t.prefixLengths) {
+      if (length > name.length) break;
+      acls = t.prefixed.get(length === name.length ? name : name.slice(0, length));
+      if (!acls) continue;
+      found = true;
+      const r = decideAll(acls, principal, host, op);
+      if (r === DENIED) return false;
+      allowed ||= r === ALLOWED;
+    }
     if (allowed) return true;
     return found ? false : this.settings.allowEveryoneIfNoAcl;
   }
@@ -371,8 +395,8 @@ class SessionAuthorizer implements RequestAuthorizer {
   private generation = -1;
   private principal = "";
   private readonly host: string;
-  /** (resourceType << 5 | operation) → name → decision */
-  private readonly cache = new Map<number, Map<string, boolean>>();
+  /** (resourceType << 5 | operation) → name → ALLOWED, DENIED, or DENIED_LOGGED once the refusal is logged */
+  private readonly cache = new Map<number, Map<string, number>>();
 
   constructor(
     private readonly authorizer: Authorizer,
@@ -391,18 +415,22 @@ class SessionAuthorizer implements RequestAuthorizer {
     const key = (resourceType << 5) | op;
     let byName = this.cache.get(key);
     if (!byName) this.cache.set(key, (byName = new Map()));
-    let allowed = byName.get(name);
-    if (allowed === undefined) {
-      allowed = this.authorizer.authorize(this.principal, this.host, op, resourceType, name);
+    let decision = byName.get(name);
+    if (decision === undefined) {
+      decision = this.authorizer.authorize(this.principal, this.host, op, resourceType, name) ? ALLOWED : DENIED;
       if (byName.size >= MAX_CACHED_NAMES) byName.clear();
-      byName.set(name, allowed);
-      if (!allowed && logIfDenied)
-        this.log.info(
-          `Principal = ${this.principal} is Denied operation = ${operationName(op)} from host = ${this.host} on resource = ` +
-            `${resourceTypeName(resourceType)}:LITERAL:${name}`,
-        );
+      byName.set(name, decision);
     }
-    return allowed;
+    if (decision === ALLOWED) return true;
+    if (decision === DENIED && logIfDenied) {
+      // Like Kafka's authorizer log, once per connection and resource while the ACLs stay the same.
+      byName.set(name, DENIED_LOGGED);
+      this.log.info(
+        `Principal = ${this.principal} is Denied operation = ${operationName(op)} from host = ${this.host} on resource = ` +
+          `${resourceTypeName(resourceType)}:LITERAL:${name}`,
+      );
+    }
+    return false;
   };
 
   authorizeAny(op: AclOperation, resourceType: ResourceType): boolean {

@@ -1,8 +1,10 @@
 // ACLs end to end with stock clients, configured as in Kafka: authorizer.class.name (Kafka's
 // StandardAuthorizer), super.users, SASL/PLAIN users from the listener's JAAS entry so that principals
-// differ. ACLs are granted with kafka-python's KafkaAdminClient; what each user may then do is observed
-// through kafka-python, confluent_kafka (librdkafka) and kcat, with the errors those clients raise.
+// differ. ACLs are granted with kafka-python's KafkaAdminClient (and round-trip through @platformatic/kafka's
+// Admin, which speaks the flexible v3); what each user may then do is observed through kafka-python,
+// confluent_kafka (librdkafka) and kcat, with the errors those clients raise.
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
+import { Admin } from "@platformatic/kafka";
 import { startBroker } from "../src/broker.ts";
 import { spawnBroker, type SpawnedBroker } from "./helpers/broker.ts";
 import { confluentProduce, kcat, kcatConsume, pyScript, requireTools } from "./helpers/clients.ts";
@@ -156,6 +158,23 @@ describe("kafka-python KafkaAdminClient", () => {
     expect(created.failed.map((f: [Acl, string]) => f[1])).toEqual(["ClusterAuthorizationFailedError"]);
     expect(described.raised).toBe("ClusterAuthorizationFailedError");
   });
+});
+
+test("@platformatic/kafka's Admin (CreateAcls / DescribeAcls / DeleteAcls v3, flexible): create, match, delete", async () => {
+  const admin = new Admin({ clientId: "acl-test", bootstrapBrokers: [broker.address], sasl: { mechanism: "PLAIN", username: "admin", password: USERS.admin } });
+  try {
+    // Kafka's codes: TOPIC 2, LITERAL 3, PREFIXED 4, MATCH 2, ANY 1, WRITE 4, ALLOW 3.
+    const acl = { resourceType: 2, resourceName: "plat-", resourcePatternType: 4, principal: "User:plat", host: "*", operation: 4, permissionType: 3 } as const;
+    await admin.createAcls({ creations: [acl] });
+    const match = { resourceType: 2, resourceName: "plat-orders", resourcePatternType: 2, principal: "User:plat", host: null, operation: 1, permissionType: 1 } as const;
+    expect(await admin.describeAcls({ filter: match })).toEqual([
+      { resourceType: 2, resourceName: "plat-", resourcePatternType: 4, acls: [{ principal: "User:plat", host: "*", operation: 4, permissionType: 3 }] },
+    ]);
+    expect(await admin.deleteAcls({ filters: [match] })).toEqual([acl]);
+    expect(await admin.describeAcls({ filter: match })).toEqual([]);
+  } finally {
+    await admin.close();
+  }
 });
 
 describe("READ on topic a and group g only (alice)", () => {

@@ -26,6 +26,7 @@ import { tlsSettings, type TlsSettings } from "./security/tls.ts";
 import { BrokerMetrics } from "./metrics.ts";
 import { HttpRoutes, startHttpServer, type HttpListener } from "./http/server.ts";
 import { registerOpsRoutes, type OpsState } from "./http/ops-routes.ts";
+import { Authorizer } from "./acl/authorizer.ts";
 
 export interface BrokerOptions {
   /** log directory; shorthand for the `log.dirs` property */
@@ -89,6 +90,8 @@ export class Broker implements BrokerContext {
   readonly clusterId: string;
   /** fault injection for client tests: `broker.faults.inject({ api: "Produce", error: "NOT_LEADER_OR_FOLLOWER", times: 3 })` */
   readonly faults: FaultInjector;
+  /** ACLs and authorization decisions (authorizer.class.name); null = everything is allowed */
+  readonly authorizer: Authorizer | null;
   readonly startedAt = Date.now();
   private readonly waiters = new Map<Partition, Set<Waiter>>();
   private stopping = false;
@@ -99,6 +102,7 @@ export class Broker implements BrokerContext {
     readonly registry: Registry,
   ) {
     this.metrics = new BrokerMetrics([...registry.values()].map((h) => h.api));
+    this.authorizer = Authorizer.forBroker(config, log);
     this.dynamicConfig = DynamicBrokerConfig.load(config, config.logDirs[0]!);
     this.topics = new TopicStore(config.logDirs, (c) => this.logConfig(c), log);
     this.maintenance = new LogMaintenance(this.topics, config, log);

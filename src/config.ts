@@ -133,6 +133,10 @@ export const PROPERTIES: Record<string, PropertySpec> = {
   "ssl.trustmanager.algorithm": { kind: "string", default: "PKIX", noEffect: true },
   "ssl.secure.random.implementation": { kind: "string", default: null, noEffect: true },
   "ssl.provider": { kind: "string", default: null, noEffect: true },
+  // ACLs (issue 8; src/acl/). authorizer.class.name is checked by src/acl/authorizer.ts.
+  "authorizer.class.name": { kind: "string", default: "" },
+  "super.users": { kind: "string", default: null },
+  "allow.everyone.if.no.acl.found": { kind: "bool", default: "false" },
 };
 
 /**

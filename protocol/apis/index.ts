@@ -36,6 +36,9 @@ import { ConsumerGroupHeartbeat } from "./68-consumer-group-heartbeat.ts";
 import { ConsumerGroupDescribe } from "./69-consumer-group-describe.ts";
 import { SaslHandshake } from "./17-sasl-handshake.ts";
 import { SaslAuthenticate } from "./36-sasl-authenticate.ts";
+import { DescribeAcls } from "./29-describe-acls.ts";
+import { CreateAcls } from "./30-create-acls.ts";
+import { DeleteAcls } from "./31-delete-acls.ts";
 import { DescribeUserScramCredentials } from "./50-describe-user-scram-credentials.ts";
 import { AlterUserScramCredentials } from "./51-alter-user-scram-credentials.ts";
 import type { ApiDefinition } from "../types.ts";
@@ -78,6 +81,9 @@ export {
   ConsumerGroupDescribe,
   SaslHandshake,
   SaslAuthenticate,
+  DescribeAcls,
+  CreateAcls,
+  DeleteAcls,
   DescribeUserScramCredentials,
   AlterUserScramCredentials,
 };
@@ -120,6 +126,9 @@ export const allApis: readonly ApiDefinition[] = [
   ConsumerGroupDescribe,
   SaslHandshake,
   SaslAuthenticate,
+  DescribeAcls,
+  CreateAcls,
+  DeleteAcls,
   DescribeUserScramCredentials,
   AlterUserScramCredentials,
 ];

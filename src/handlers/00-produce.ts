@@ -9,25 +9,57 @@
 // must belong to the producer's ongoing transaction. LogAppendTime batches keep their records' own deltas.
 // Metrics (src/metrics.ts): per topic and in total, partition requests, failures, bytes in as received
 // and records in from the batch header's record count.
+// Authorization (with an authorizer): transactional batches need WRITE on the transactional id (else every
+// partition answers TRANSACTIONAL_ID_AUTHORIZATION_FAILED), each topic WRITE (TOPIC_AUTHORIZATION_FAILED,
+// checked before the topic's existence so unauthorized clients learn nothing about it).
 import { Produce } from "../../protocol/apis/00-produce.ts";
 import { ErrorCode } from "../../protocol/errors.ts";
-import { ATTRIBUTES, codecOf, dataView, stampLogAppendTime, validateBatches } from "../../protocol/records/batch.ts";
-import type { ResponseOf } from "../../protocol/types.ts";
+import { ATTRIBUTES, HEADER_SIZE, codecOf, dataView, isTransactional, stampLogAppendTime, validateBatches } from "../../protocol/records/batch.ts";
+import type { RequestOf, ResponseOf } from "../../protocol/types.ts";
 import { cleanupPolicy, topicConfigValue } from "../topic-config.ts";
 import { parseBatchRecords, rebuildBatch } from "../log/batch-rewrite.ts";
 import { producedBatchOf } from "../log/producer-state.ts";
 import { inSyncReplicaCount } from "../topics.ts";
+import { AclOperation, ResourceType } from "../acl/acl.ts";
 import { NO_RESPONSE, handler } from "./handler.ts";
 
 const CODEC_OF: Record<string, number> = { uncompressed: 0, gzip: 1, snappy: 2, lz4: 3, zstd: 4 };
 
 type PartitionResponse = NonNullable<NonNullable<ResponseOf<typeof Produce>["responses"]>[number]["partitionResponses"]>[number];
 
+/** Kafka's RequestUtils.hasTransactionalRecords: any batch (read from its header) marked transactional. */
+function hasTransactionalRecords(req: RequestOf<typeof Produce>): boolean {
+  for (const t of req.topicData)
+    for (const p of t.partitionData) {
+      const r = p.records;
+      if (r instanceof Uint8Array && r.length >= HEADER_SIZE && isTransactional(dataView(r).getInt16(ATTRIBUTES))) return true;
+    }
+  return false;
+}
+
+const failedPartition = (index: number, errorCode: number): PartitionResponse => ({
+  index,
+  errorCode,
+  baseOffset: -1,
+  logAppendTimeMs: -1,
+  logStartOffset: -1,
+  recordErrors: [],
+  errorMessage: null,
+});
+
 export default handler(Produce, (req, ctx) => {
   const { broker, version } = ctx;
   const acks = req.acks;
   const all = broker.metrics.allTopics;
+  const authz = ctx.authz.enabled;
+  if (authz && hasTransactionalRecords(req) && (req.transactionalId === null || !ctx.authorize(AclOperation.WRITE, ResourceType.TRANSACTIONAL_ID, req.transactionalId))) {
+    if (acks === 0) return NO_RESPONSE;
+    const code = ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED;
+    return { responses: req.topicData.map((t) => ({ name: t.name, partitionResponses: t.partitionData.map((p) => failedPartition(p.index, code)) })), throttleTimeMs: 0 };
+  }
   const responses = req.topicData.map((t) => {
+    if (authz && !ctx.authorize(AclOperation.WRITE, ResourceType.TOPIC, t.name))
+      return { name: t.name, partitionResponses: t.partitionData.map((p) => failedPartition(p.index, ErrorCode.TOPIC_AUTHORIZATION_FAILED)) };
     const topic = broker.topics.get(t.name);
     const stats = topic ? broker.metrics.topic(t.name) : null;
     const partitionResponses = t.partitionData.map((p): PartitionResponse => {

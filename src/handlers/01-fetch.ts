@@ -10,12 +10,16 @@
 // transactions overlapping what is returned (src/txn/read-committed.ts); every answer reports the LSO.
 // Metrics: bytes and records out per topic, counted once on the answer actually sent (a walk over the
 // batch headers of the slices, no record decoding).
+// Authorization (with an authorizer): a consumer needs READ on each topic, a follower (replica id >= 0)
+// CLUSTER_ACTION on the cluster; otherwise the partitions answer TOPIC_AUTHORIZATION_FAILED, checked
+// before the topic's existence.
 import { Fetch } from "../../protocol/apis/01-fetch.ts";
 import { ErrorCode } from "../../protocol/errors.ts";
 import { ATTRIBUTES, BATCH_LENGTH, CONTROL_BIT, HEADER_SIZE, LOG_OVERHEAD, RECORD_COUNT } from "../../protocol/records/batch.ts";
 import type { ResponseOf } from "../../protocol/types.ts";
 import type { Partition } from "../topics.ts";
 import { committedView } from "../txn/read-committed.ts";
+import { AclOperation, CLUSTER_NAME, ResourceType } from "../acl/acl.ts";
 import { handler, type BrokerContext } from "./handler.ts";
 
 type FetchResponse = ResponseOf<typeof Fetch>;
@@ -30,10 +34,18 @@ export default handler(Fetch, async (req, ctx) => {
   }
   const readCommitted = req.isolationLevel === 1;
   const deadline = Date.now() + Math.max(0, req.maxWaitMs);
+  // Topics this principal may not read; decided once, not on every pass of the long poll.
+  let denied: Set<string> | null = null;
+  if (ctx.authz.enabled) {
+    const follower = req.replicaId >= 0;
+    const clusterAction = follower && ctx.authorize(AclOperation.CLUSTER_ACTION, ResourceType.CLUSTER, CLUSTER_NAME);
+    for (const t of req.topics)
+      if (follower ? !clusterAction : !ctx.authorize(AclOperation.READ, ResourceType.TOPIC, t.topic)) (denied ??= new Set()).add(t.topic);
+  }
   const watched: Partition[] = [];
   for (const t of req.topics)
     for (const p of t.partitions) {
-      const part = broker.topics.partition(t.topic, p.partition);
+      const part = denied?.has(t.topic) ? undefined : broker.topics.partition(t.topic, p.partition);
       if (part) watched.push(part);
     }
 
@@ -44,6 +56,10 @@ export default handler(Fetch, async (req, ctx) => {
     const responses = req.topics.map((t) => ({
       topic: t.topic,
       partitions: t.partitions.map((p): PartitionData => {
+        if (denied?.has(t.topic)) {
+          errors = true;
+          return { partitionIndex: p.partition, errorCode: ErrorCode.TOPIC_AUTHORIZATION_FAILED, highWatermark: -1, lastStableOffset: -1, logStartOffset: -1, abortedTransactions: null, records: EMPTY };
+        }
         const part = broker.topics.partition(t.topic, p.partition);
         if (!part) {
           errors = true;

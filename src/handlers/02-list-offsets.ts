@@ -2,10 +2,12 @@
 // timestamp (the first record at or after it, found through the time index and then inside its
 // batch), and max timestamp (-3, v7, KIP-734). v0's old-style answer is a one-element offset list.
 // Under read_committed (v2+) a timestamp lookup answers only offsets below the last stable offset, as
-// Kafka's fetchOffsetForTimestamp does.
+// Kafka's fetchOffsetForTimestamp does. With an authorizer each topic needs DESCRIBE
+// (TOPIC_AUTHORIZATION_FAILED per partition, before the existence check).
 import { ListOffsets } from "../../protocol/apis/02-list-offsets.ts";
 import { ErrorCode } from "../../protocol/errors.ts";
 import { findMaxTimestampRecord, findRecordOffsetByTimestamp } from "../../protocol/records/records.ts";
+import { AclOperation, ResourceType } from "../acl/acl.ts";
 import { handler } from "./handler.ts";
 
 const LATEST = -1;
@@ -17,6 +19,8 @@ export default handler(ListOffsets, (req, ctx) => {
   const topics = req.topics.map((t) => ({
     name: t.name,
     partitions: t.partitions.map((p) => {
+      if (!ctx.authorize(AclOperation.DESCRIBE, ResourceType.TOPIC, t.name))
+        return { partitionIndex: p.partitionIndex, errorCode: ErrorCode.TOPIC_AUTHORIZATION_FAILED, oldStyleOffsets: [], timestamp: -1, offset: -1, leaderEpoch: -1 };
       const part = broker.topics.partition(t.name, p.partitionIndex);
       const answer = (offset: number, timestamp: number, errorCode: number = ErrorCode.NONE) => ({
         partitionIndex: p.partitionIndex,

@@ -8,11 +8,18 @@
 // Auto-creation happens when `auto.create.topics.enable` is on and the request allows it (v4+); the
 // topic is created before answering, so the first response already has its partitions (Kafka answers
 // LEADER_NOT_AVAILABLE once and lets the client retry). Topic ids (v10+) may be looked up by id.
-// Authorized-operation fields are answered with Kafka's "not requested" sentinel.
+// Authorization as in Kafka: only topics the principal may DESCRIBE are answered; asked for by name, the
+// others get TOPIC_AUTHORIZATION_FAILED (without their id), left out of "all topics" silently, and by id
+// they get TOPIC_AUTHORIZATION_FAILED with the id but no name. Auto-creation also needs CREATE on the
+// cluster or the topic (TOPIC_AUTHORIZATION_FAILED otherwise). Authorized-operation bitfields (v8+) are
+// filled in when asked for (every supported operation without an authorizer); the cluster's (v8–v10)
+// is 0 without DESCRIBE on the cluster. As Kafka orders them: described topics, then those refused
+// creation, then those refused description.
 import { Metadata } from "../../protocol/apis/03-metadata.ts";
 import { ErrorCode } from "../../protocol/errors.ts";
 import type { ResponseOf } from "../../protocol/types.ts";
 import { TopicError, inSyncReplicaCount, validateTopicName, type Topic } from "../topics.ts";
+import { AclOperation, CLUSTER_NAME, ResourceType } from "../acl/acl.ts";
 import { handler, type BrokerContext } from "./handler.ts";
 
 type TopicMetadata = NonNullable<ResponseOf<typeof Metadata>["topics"]>[number];
@@ -51,19 +58,30 @@ export function describeTopic(broker: BrokerContext, topic: Topic): TopicMetadat
 export default handler(Metadata, (req, ctx) => {
   const { broker, version, listener } = ctx;
   const topics: TopicMetadata[] = [];
+  const refusedCreate: TopicMetadata[] = [];
+  const refusedDescribe: TopicMetadata[] = [];
+  const refused = (name: string | null, topicId: string): TopicMetadata => ({ errorCode: ErrorCode.TOPIC_AUTHORIZATION_FAILED, name, topicId, isInternal: false, partitions: [] });
+  const mayDescribe = (name: string, logIfDenied: boolean) => ctx.authorize(AclOperation.DESCRIBE, ResourceType.TOPIC, name, logIfDenied);
+  let mayCreateAny: boolean | undefined;
+  const mayCreate = (name: string) =>
+    (mayCreateAny ??= ctx.authorize(AclOperation.CREATE, ResourceType.CLUSTER, CLUSTER_NAME, false)) || ctx.authorize(AclOperation.CREATE, ResourceType.TOPIC, name);
   const all = req.topics === null || (version === 0 && req.topics.length === 0);
   if (all) {
-    for (const t of broker.topics.all()) topics.push(describeTopic(broker, t));
+    for (const t of broker.topics.all()) if (mayDescribe(t.name, false)) topics.push(describeTopic(broker, t));
   } else {
     for (const wanted of req.topics!) {
       if (wanted.name === null || wanted.name === undefined) {
         const t = wanted.topicId !== ZERO_ID ? broker.topics.byId(wanted.topicId) : undefined;
-        topics.push(
-          t ? describeTopic(broker, t) : { errorCode: ErrorCode.UNKNOWN_TOPIC_ID, name: null, topicId: wanted.topicId, partitions: [] },
-        );
+        if (!t) topics.push({ errorCode: ErrorCode.UNKNOWN_TOPIC_ID, name: null, topicId: wanted.topicId, partitions: [] });
+        else if (!mayDescribe(t.name, true)) refusedDescribe.push(refused(null, t.id));
+        else topics.push(describeTopic(broker, t));
         continue;
       }
       const name = wanted.name;
+      if (!mayDescribe(name, true)) {
+        refusedDescribe.push(refused(name, ZERO_ID));
+        continue;
+      }
       let t = broker.topics.get(name);
       if (!t) {
         const invalid = validateTopicName(name);
@@ -72,6 +90,10 @@ export default handler(Metadata, (req, ctx) => {
           continue;
         }
         if (broker.config.autoCreateTopics && req.allowAutoTopicCreation && !broker.isStopping) {
+          if (!mayCreate(name)) {
+            refusedCreate.push(refused(name, ZERO_ID));
+            continue;
+          }
           const rf = broker.config.defaultReplicationFactor;
           try {
             broker.topics.validateCreate(name, broker.config.numPartitions, rf, broker.config.get("brook.replication.factor.clamp") === true);
@@ -90,11 +112,19 @@ export default handler(Metadata, (req, ctx) => {
       topics.push(describeTopic(broker, t));
     }
   }
+  if (version >= 8 && req.includeTopicAuthorizedOperations)
+    for (const t of topics) if (t.name) t.topicAuthorizedOperations = ctx.authz.authorizedOperations(ResourceType.TOPIC, t.name);
+  let clusterAuthorizedOperations = -2147483648; // "not requested"
+  if (version >= 8 && version <= 10 && req.includeClusterAuthorizedOperations)
+    clusterAuthorizedOperations = ctx.authorize(AclOperation.DESCRIBE, ResourceType.CLUSTER, CLUSTER_NAME)
+      ? ctx.authz.authorizedOperations(ResourceType.CLUSTER, CLUSTER_NAME)
+      : 0;
   return {
     throttleTimeMs: 0,
     brokers: [{ nodeId: broker.nodeId, host: listener.advertisedHost, port: listener.advertisedPort, rack: null }],
     clusterId: broker.clusterId,
     controllerId: broker.nodeId,
-    topics,
+    topics: [...topics, ...refusedCreate, ...refusedDescribe],
+    clusterAuthorizedOperations,
   };
 });

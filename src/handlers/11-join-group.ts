@@ -3,13 +3,28 @@
 // session timeout stands in, as in Kafka); v4+ dynamic members first get MEMBER_ID_REQUIRED (79) with a
 // member id to rejoin with (KIP-394); v5+ static membership; v7+ echoes the protocol type. Protocol
 // metadata is copied out of the request buffer and kept opaque. skipAssignment (v9) is always false:
-// the leader assigns. The join reason (v8) goes to the log.
+// the leader assigns. The join reason (v8) goes to the log. With an authorizer the group needs READ
+// (GROUP_AUTHORIZATION_FAILED).
 import { JoinGroup } from "../../protocol/apis/11-join-group.ts";
 import type { JoinResult } from "../group/group.ts";
+import { ErrorCode } from "../../protocol/errors.ts";
+import { AclOperation, ResourceType } from "../acl/acl.ts";
 import { handler } from "./handler.ts";
 
 export default handler(JoinGroup, (req, ctx) => {
   const v = ctx.version;
+  if (!ctx.authorize(AclOperation.READ, ResourceType.GROUP, req.groupId))
+    return {
+      throttleTimeMs: 0,
+      errorCode: ErrorCode.GROUP_AUTHORIZATION_FAILED,
+      generationId: -1,
+      protocolType: null,
+      protocolName: v >= 7 ? null : "",
+      leader: "",
+      skipAssignment: false,
+      memberId: "",
+      members: [],
+    };
   const out = ctx.broker.groups.joinGroup({
     groupId: req.groupId,
     memberId: req.memberId,

@@ -4,11 +4,15 @@
 // INVALID_REPLICATION_FACTOR as Kafka does when it is off), manual assignments naming this broker,
 // topic configs validated by name and value, validate_only. v5+ returns the resulting partition count,
 // replication factor and effective configs; v7 the topic id.
+// With an authorizer a topic needs CREATE on the cluster or on the topic (TOPIC_AUTHORIZATION_FAILED
+// "Authorization failed."), and its configs are returned only with DESCRIBE_CONFIGS on it (else
+// topic_config_error_code TOPIC_AUTHORIZATION_FAILED, v5+).
 import { CreateTopics } from "../../protocol/apis/19-create-topics.ts";
 import { ErrorCode } from "../../protocol/errors.ts";
 import type { ResponseOf } from "../../protocol/types.ts";
 import { effectiveTopicConfigs, validateTopicConfig } from "../topic-config.ts";
 import { TopicError } from "../topics.ts";
+import { AclOperation, CLUSTER_NAME, ResourceType } from "../acl/acl.ts";
 import { handler } from "./handler.ts";
 
 type Result = NonNullable<ResponseOf<typeof CreateTopics>["topics"]>[number];
@@ -18,12 +22,18 @@ export default handler(CreateTopics, (req, ctx) => {
   const counts = new Map<string, number>();
   for (const t of req.topics) counts.set(t.name, (counts.get(t.name) ?? 0) + 1);
   const results: Result[] = [];
+  let mayCreateAny: boolean | undefined;
   for (const t of req.topics) {
     const fail = (errorCode: number, errorMessage: string): Result => ({ name: t.name, errorCode, errorMessage });
     if (counts.get(t.name)! > 1) {
       results.push(fail(ErrorCode.INVALID_REQUEST, `Create topics request contains multiple entries for the topic ${t.name}`));
       continue;
     }
+    if (!(mayCreateAny ??= ctx.authorize(AclOperation.CREATE, ResourceType.CLUSTER, CLUSTER_NAME, false)) && !ctx.authorize(AclOperation.CREATE, ResourceType.TOPIC, t.name)) {
+      results.push(fail(ErrorCode.TOPIC_AUTHORIZATION_FAILED, "Authorization failed."));
+      continue;
+    }
+    const describable = ctx.authorize(AclOperation.DESCRIBE_CONFIGS, ResourceType.TOPIC, t.name, false);
     try {
       let partitions = t.numPartitions === -1 ? broker.config.numPartitions : t.numPartitions;
       let rf = t.replicationFactor === -1 ? broker.config.defaultReplicationFactor : t.replicationFactor;
@@ -57,7 +67,8 @@ export default handler(CreateTopics, (req, ctx) => {
         errorMessage: null,
         numPartitions: partitions,
         replicationFactor: rf,
-        configs: effectiveTopicConfigs(configs, broker.config).map((c) => ({
+        topicConfigErrorCode: describable ? ErrorCode.NONE : ErrorCode.TOPIC_AUTHORIZATION_FAILED,
+        configs: (describable ? effectiveTopicConfigs(configs, broker.config) : []).map((c) => ({
           name: c.name,
           value: c.value,
           readOnly: false,

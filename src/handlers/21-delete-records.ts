@@ -2,9 +2,11 @@
 // watermark), deleting whole segments below it; records below it are never returned again and
 // ListOffsets earliest answers it. The answer is the new low watermark. An offset past the high
 // watermark (or below -1) gets OFFSET_OUT_OF_RANGE, one at or below the current start is a no-op.
-// There are no replicas to wait for, so timeout_ms is not used.
+// There are no replicas to wait for, so timeout_ms is not used. With an authorizer each topic needs
+// DELETE (TOPIC_AUTHORIZATION_FAILED per partition, before the existence check).
 import { DeleteRecords } from "../../protocol/apis/21-delete-records.ts";
 import { ErrorCode } from "../../protocol/errors.ts";
+import { AclOperation, ResourceType } from "../acl/acl.ts";
 import { handler } from "./handler.ts";
 
 export default handler(DeleteRecords, (req, ctx) => {
@@ -14,6 +16,7 @@ export default handler(DeleteRecords, (req, ctx) => {
     partitions: t.partitions.map((p) => {
       const part = broker.topics.partition(t.name, p.partitionIndex);
       const answer = (errorCode: number, lowWatermark = -1) => ({ partitionIndex: p.partitionIndex, errorCode, lowWatermark });
+      if (!ctx.authorize(AclOperation.DELETE, ResourceType.TOPIC, t.name)) return answer(ErrorCode.TOPIC_AUTHORIZATION_FAILED);
       if (!part) return answer(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
       const log = part.log;
       const target = p.offset === -1 ? log.logEndOffset : p.offset;

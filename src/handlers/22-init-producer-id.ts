@@ -5,11 +5,28 @@
 // (CONCURRENT_TRANSACTIONS, the client retries); transaction.timeout.ms above transaction.max.timeout.ms
 // is INVALID_TRANSACTION_TIMEOUT. v3+ may carry the producer's current id/epoch (KIP-360): a retried bump
 // gets the same epoch again, a stale epoch PRODUCER_FENCED (INVALID_PRODUCER_EPOCH before v4).
+// With an authorizer a transactional id needs WRITE on it (TRANSACTIONAL_ID_AUTHORIZATION_FAILED), an
+// idempotent producer IDEMPOTENT_WRITE on the cluster or WRITE on some topic (KIP-679;
+// CLUSTER_AUTHORIZATION_FAILED otherwise).
 // Not served: v5 (KIP-890's transaction v2).
 import { InitProducerId } from "../../protocol/apis/22-init-producer-id.ts";
+import { ErrorCode } from "../../protocol/errors.ts";
+import { AclOperation, CLUSTER_NAME, ResourceType } from "../acl/acl.ts";
 import { handler } from "./handler.ts";
 
-export default handler(InitProducerId, (req, ctx) => ({
-  throttleTimeMs: 0,
-  ...ctx.broker.txn.initProducerId(req.transactionalId, req.transactionTimeoutMs, req.producerId, req.producerEpoch, ctx.version),
-}));
+export default handler(InitProducerId, (req, ctx) => {
+  const refuse = (errorCode: number) => ({ throttleTimeMs: 0, errorCode, producerId: -1, producerEpoch: -1 });
+  if (req.transactionalId !== null) {
+    if (!ctx.authorize(AclOperation.WRITE, ResourceType.TRANSACTIONAL_ID, req.transactionalId)) return refuse(ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED);
+  } else if (
+    !ctx.authorize(AclOperation.IDEMPOTENT_WRITE, ResourceType.CLUSTER, CLUSTER_NAME, false) &&
+    !ctx.authz.authorizeAny(AclOperation.WRITE, ResourceType.TOPIC)
+  ) {
+    ctx.broker.log.info(`InitProducerId from ${ctx.peer}: ${ctx.session.principal} may neither IDEMPOTENT_WRITE on the cluster nor WRITE to any topic`);
+    return refuse(ErrorCode.CLUSTER_AUTHORIZATION_FAILED);
+  }
+  return {
+    throttleTimeMs: 0,
+    ...ctx.broker.txn.initProducerId(req.transactionalId, req.transactionTimeoutMs, req.producerId, req.producerEpoch, ctx.version),
+  };
+});

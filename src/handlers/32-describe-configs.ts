@@ -5,15 +5,24 @@
 // it can be altered at runtime (see dynamic-config.ts); broker "": the cluster-wide dynamic defaults.
 // v0 answers is-default instead of the source; synonyms (v1+) only when asked for; v3+ the config
 // type. Not done: documentation (always null), BROKER_LOGGER / CLIENT_METRICS / GROUP resources
-// (INVALID_REQUEST), sensitive configs (Brook has none).
+// (INVALID_REQUEST), sensitive configs (Brook has none). With an authorizer a resource needs
+// DESCRIBE_CONFIGS on the cluster (brokers: CLUSTER_AUTHORIZATION_FAILED) or the topic
+// (TOPIC_AUTHORIZATION_FAILED); refused resources follow the described ones, as Kafka orders them.
 import { DescribeConfigs } from "../../protocol/apis/32-describe-configs.ts";
 import { ErrorCode } from "../../protocol/errors.ts";
-import { ResourceError, describeResource } from "./config-resources.ts";
+import { AclOperation } from "../acl/acl.ts";
+import { ResourceError, configAuthorizationError, describeResource } from "./config-resources.ts";
 import { handler } from "./handler.ts";
 
 export default handler(DescribeConfigs, (req, ctx) => {
   const { broker, version } = ctx;
-  const results = req.resources.map((r) => {
+  const refused: { resourceType: number; resourceName: string; errorCode: number; errorMessage: string; configs: [] }[] = [];
+  const allowed = req.resources.filter((r) => {
+    const denied = configAuthorizationError(ctx, AclOperation.DESCRIBE_CONFIGS, r.resourceType, r.resourceName);
+    if (denied) refused.push({ resourceType: r.resourceType, resourceName: r.resourceName, errorCode: denied.code, errorMessage: denied.message, configs: [] });
+    return !denied;
+  });
+  const results = allowed.map((r) => {
     const base = { resourceType: r.resourceType, resourceName: r.resourceName };
     try {
       const configs = describeResource(broker, r.resourceType, r.resourceName, r.configurationKeys, version >= 1 && req.includeSynonyms);
@@ -23,5 +32,5 @@ export default handler(DescribeConfigs, (req, ctx) => {
       return { ...base, errorCode: e.code, errorMessage: e.message, configs: [] };
     }
   });
-  return { throttleTimeMs: 0, results };
+  return { throttleTimeMs: 0, results: [...results, ...refused] };
 });

@@ -4,10 +4,12 @@
 // and segment.ms take effect at the next roll decision). For the BROKER (node id) or the cluster default
 // (""), the dynamic broker configs of that scope are replaced likewise; read-only broker configs get
 // INVALID_REQUEST. validate_only checks without changing anything. A resource named twice in a request
-// gets INVALID_REQUEST.
+// gets INVALID_REQUEST. With an authorizer a resource needs ALTER_CONFIGS on the cluster (brokers:
+// CLUSTER_AUTHORIZATION_FAILED) or the topic (TOPIC_AUTHORIZATION_FAILED).
 import { AlterConfigs } from "../../protocol/apis/33-alter-configs.ts";
 import { ErrorCode } from "../../protocol/errors.ts";
-import { ResourceError, alterResource, duplicateResources } from "./config-resources.ts";
+import { AclOperation } from "../acl/acl.ts";
+import { ResourceError, alterResource, configAuthorizationError, duplicateResources } from "./config-resources.ts";
 import { handler } from "./handler.ts";
 
 export default handler(AlterConfigs, (req, ctx) => {
@@ -17,6 +19,8 @@ export default handler(AlterConfigs, (req, ctx) => {
     const base = { resourceType: r.resourceType, resourceName: r.resourceName };
     if (dups.has(`${r.resourceType}:${r.resourceName}`))
       return { ...base, errorCode: ErrorCode.INVALID_REQUEST, errorMessage: "Duplicate resource in the request" };
+    const denied = configAuthorizationError(ctx, AclOperation.ALTER_CONFIGS, r.resourceType, r.resourceName);
+    if (denied) return { ...base, errorCode: denied.code, errorMessage: denied.message };
     try {
       const changes = r.configs.map((c) => ({ name: c.name, op: 0, value: c.value }));
       alterResource(broker, r.resourceType, r.resourceName, changes, false, req.validateOnly);

@@ -1,9 +1,11 @@
 // DescribeLogDirs v0–v4: every log dir (log.dirs) with the partitions it holds — all of them for a null
 // topic list, else the ones asked for that exist — their size in bytes (batches held, not preallocated
 // space) and offset lag 0 (no replicas, no future logs). v4 adds the volume's total and usable bytes.
+// With an authorizer it needs DESCRIBE on the cluster (no results, CLUSTER_AUTHORIZATION_FAILED from v3).
 import { statfsSync } from "node:fs";
 import { DescribeLogDirs } from "../../protocol/apis/35-describe-log-dirs.ts";
 import { ErrorCode } from "../../protocol/errors.ts";
+import { AclOperation, CLUSTER_NAME, ResourceType } from "../acl/acl.ts";
 import { handler } from "./handler.ts";
 
 interface PartitionEntry {
@@ -15,6 +17,8 @@ interface PartitionEntry {
 
 export default handler(DescribeLogDirs, (req, ctx) => {
   const { broker } = ctx;
+  if (!ctx.authorize(AclOperation.DESCRIBE, ResourceType.CLUSTER, CLUSTER_NAME))
+    return { throttleTimeMs: 0, errorCode: ErrorCode.CLUSTER_AUTHORIZATION_FAILED, results: [] };
   const byDir = new Map<string, Map<string, PartitionEntry[]>>();
   for (const d of broker.topics.logDirectories) byDir.set(d, new Map());
   const add = (topic: string, index: number) => {

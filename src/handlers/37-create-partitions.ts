@@ -2,10 +2,12 @@
 // (INVALID_PARTITIONS otherwise, with Kafka's messages); manual assignments must give one broker list
 // per new partition naming only this broker (INVALID_REPLICA_ASSIGNMENT). validate_only checks without
 // creating; a topic named twice gets INVALID_REQUEST. New partitions get the topic's configs and are
-// persisted in the catalogue before the answer.
+// persisted in the catalogue before the answer. With an authorizer each topic needs ALTER
+// (TOPIC_AUTHORIZATION_FAILED, before its existence is looked at).
 import { CreatePartitions } from "../../protocol/apis/37-create-partitions.ts";
 import { ErrorCode } from "../../protocol/errors.ts";
 import { TopicError } from "../topics.ts";
+import { AclOperation, ResourceType } from "../acl/acl.ts";
 import { handler } from "./handler.ts";
 
 const MAX_PARTITIONS = 100_000;
@@ -17,6 +19,7 @@ export default handler(CreatePartitions, (req, ctx) => {
   const results = req.topics.map((t) => {
     try {
       if (counts.get(t.name)! > 1) throw new TopicError(ErrorCode.INVALID_REQUEST, "Duplicate topic in request.");
+      if (!ctx.authorize(AclOperation.ALTER, ResourceType.TOPIC, t.name)) return { name: t.name, errorCode: ErrorCode.TOPIC_AUTHORIZATION_FAILED, errorMessage: null };
       const topic = broker.topics.get(t.name);
       if (!topic) throw new TopicError(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, `The topic '${t.name}' does not exist.`);
       const current = topic.partitions.length;

@@ -2,10 +2,12 @@
 // configs only, e.g. cleanup.policy; INVALID_CONFIG otherwise), on TOPIC and BROKER resources with the
 // same validation, persistence and live effect as AlterConfigs. A key named twice in one resource, a SET
 // with a null value, or a resource named twice gets INVALID_REQUEST. All of a resource's changes apply,
-// or none.
+// or none. With an authorizer a resource needs ALTER_CONFIGS on the cluster (brokers:
+// CLUSTER_AUTHORIZATION_FAILED) or the topic (TOPIC_AUTHORIZATION_FAILED).
 import { IncrementalAlterConfigs } from "../../protocol/apis/44-incremental-alter-configs.ts";
 import { ErrorCode } from "../../protocol/errors.ts";
-import { ResourceError, alterResource, duplicateResources } from "./config-resources.ts";
+import { AclOperation } from "../acl/acl.ts";
+import { ResourceError, alterResource, configAuthorizationError, duplicateResources } from "./config-resources.ts";
 import { handler } from "./handler.ts";
 
 export default handler(IncrementalAlterConfigs, (req, ctx) => {
@@ -15,6 +17,8 @@ export default handler(IncrementalAlterConfigs, (req, ctx) => {
     const base = { resourceType: r.resourceType, resourceName: r.resourceName };
     if (dups.has(`${r.resourceType}:${r.resourceName}`))
       return { ...base, errorCode: ErrorCode.INVALID_REQUEST, errorMessage: "Duplicate resource in the request" };
+    const denied = configAuthorizationError(ctx, AclOperation.ALTER_CONFIGS, r.resourceType, r.resourceName);
+    if (denied) return { ...base, errorCode: denied.code, errorMessage: denied.message };
     try {
       const changes = r.configs.map((c) => ({ name: c.name, op: c.configOperation, value: c.value }));
       alterResource(broker, r.resourceType, r.resourceName, changes, true, req.validateOnly);

@@ -3,11 +3,13 @@
 // known mechanism (UNSUPPORTED_SASL_MECHANISM), 4096–16384 iterations (UNACCEPTABLE_CREDENTIAL "Too few /
 // Too many iterations"), deleting only what exists (RESOURCE_NOT_FOUND). The accepted changes are stored
 // together, durably, before the answer. What is kept is derived from the salted password (StoredKey,
-// ServerKey), never the salted password itself.
+// ServerKey), never the salted password itself. With an authorizer it needs ALTER on the cluster (else
+// every user answers CLUSTER_AUTHORIZATION_FAILED), as in Kafka.
 import { AlterUserScramCredentials } from "../../protocol/apis/51-alter-user-scram-credentials.ts";
 import { ErrorCode } from "../../protocol/errors.ts";
 import type { CredentialChange } from "../security/scram-store.ts";
 import { SCRAM_MAX_ITERATIONS, SCRAM_MIN_ITERATIONS, credentialFromSaltedPassword, scramMechanismOfType } from "../security/scram.ts";
+import { AclOperation, CLUSTER_NAME, ResourceType } from "../acl/acl.ts";
 import { handler } from "./handler.ts";
 
 interface Result {
@@ -17,6 +19,10 @@ interface Result {
 }
 
 export default handler(AlterUserScramCredentials, (req, ctx) => {
+  if (!ctx.authorize(AclOperation.ALTER, ResourceType.CLUSTER, CLUSTER_NAME)) {
+    const users = new Set([...req.deletions, ...req.upsertions].map((c) => c.name));
+    return { throttleTimeMs: 0, results: [...users].map((user) => ({ user, errorCode: ErrorCode.CLUSTER_AUTHORIZATION_FAILED, errorMessage: null })) };
+  }
   const store = ctx.broker.scram;
   const errors = new Map<string, Result>();
   const deletions = new Map<string, CredentialChange>();

@@ -4,7 +4,8 @@
 // INVALID_CONFIG for unknown names and bad values, INVALID_REQUEST for read-only broker configs, other
 // broker ids, duplicate keys or resources and unsupported resource types.
 import { ErrorCode } from "../../protocol/errors.ts";
-import type { BrokerContext } from "./handler.ts";
+import type { BrokerContext, RequestContext } from "./handler.ts";
+import { AclOperation, CLUSTER_NAME, ResourceType as AclResource } from "../acl/acl.ts";
 import { PROPERTIES } from "../config.ts";
 import { DYNAMIC_BROKER_CONFIGS, type Scope } from "../dynamic-config.ts";
 import {
@@ -224,4 +225,29 @@ export function duplicateResources(resources: { resourceType: number; resourceNa
     count.set(k, (count.get(k) ?? 0) + 1);
   }
   return new Set([...count].filter(([, n]) => n > 1).map(([k]) => k));
+}
+
+/**
+ * Kafka's authorization of a config resource: the cluster for BROKER, BROKER_LOGGER and CLIENT_METRICS,
+ * the topic or group otherwise. The refusal (error code and Kafka's message), or null when allowed or
+ * when the type is one Kafka refuses anyway (INVALID_REQUEST comes from describe/alter).
+ */
+export function configAuthorizationError(
+  ctx: Pick<RequestContext, "authorize">,
+  op: typeof AclOperation.DESCRIBE_CONFIGS | typeof AclOperation.ALTER_CONFIGS,
+  type: number,
+  name: string,
+): { code: number; message: string } | null {
+  switch (type) {
+    case ResourceType.BROKER:
+    case ResourceType.BROKER_LOGGER:
+    case ResourceType.CLIENT_METRICS:
+      return ctx.authorize(op, AclResource.CLUSTER, CLUSTER_NAME) ? null : { code: ErrorCode.CLUSTER_AUTHORIZATION_FAILED, message: "Cluster authorization failed." };
+    case ResourceType.TOPIC:
+      return ctx.authorize(op, AclResource.TOPIC, name) ? null : { code: ErrorCode.TOPIC_AUTHORIZATION_FAILED, message: "Topic authorization failed." };
+    case ResourceType.GROUP:
+      return ctx.authorize(op, AclResource.GROUP, name) ? null : { code: ErrorCode.GROUP_AUTHORIZATION_FAILED, message: "Group authorization failed." };
+    default:
+      return null;
+  }
 }

@@ -14,6 +14,7 @@ import type { LogMaintenance } from "../log/maintenance.ts";
 import type { Partition, TopicStore } from "../topics.ts";
 import type { ScramCredentialStore } from "../security/scram-store.ts";
 import type { TransactionCoordinator } from "../txn/coordinator.ts";
+import type { Authorizer, RequestAuthorizer } from "../acl/authorizer.ts";
 
 /** Returned by a handler for requests that get no response at all (Produce with acks=0). */
 export const NO_RESPONSE = Symbol("no response");
@@ -38,6 +39,8 @@ export interface BrokerContext {
   readonly scram: ScramCredentialStore;
   /** counters for /metrics (per topic, per API, per listener) */
   readonly metrics: BrokerMetrics;
+  /** the ACLs and their decisions; null when authorizer.class.name is not set (handlers use ctx.authorize) */
+  readonly authorizer: Authorizer | null;
   /** Resolves when any of the partitions gets new data, or after timeoutMs. */
   waitForData(partitions: Partition[], timeoutMs: number): Promise<void>;
   /** Wakes long-polling fetches on the partition (after an append). */
@@ -72,6 +75,14 @@ export interface RequestContext {
   peer: string;
   listener: ListenerContext;
   session: Session;
+  /**
+   * Kafka's authorization check for this connection's principal and host, e.g.
+   * `ctx.authorize(AclOperation.WRITE, ResourceType.TOPIC, name)` (src/acl/acl.ts): true when allowed, and
+   * always true without an authorizer. Cached per connection, so cheap enough per topic on the hot path.
+   */
+  authorize: RequestAuthorizer["authorize"];
+  /** The same check's other questions: authorized-operations bitfields, "allowed on any resource of a type". */
+  authz: RequestAuthorizer;
 }
 
 export interface Handler<D extends ApiDefinition = ApiDefinition> {

@@ -58,6 +58,12 @@ import describeUserScramCredentials from "./50-describe-user-scram-credentials.t
 import alterUserScramCredentials from "./51-alter-user-scram-credentials.ts";
 handlers.push(describeUserScramCredentials, alterUserScramCredentials);
 
+// ACLs (issue 8, src/acl/): the authorizer's own APIs; every handler checks its operations through ctx.authorize.
+import describeAcls from "./29-describe-acls.ts";
+import createAcls from "./30-create-acls.ts";
+import deleteAcls from "./31-delete-acls.ts";
+handlers.push(describeAcls, createAcls, deleteAcls);
+
 export function buildRegistry(list: Handler<any>[] = handlers): Registry {
   const registry = new Map<number, Handler>();
   for (const h of list) {

@@ -30,6 +30,8 @@ import { ErrorCode } from "../../protocol/errors.ts";
 import { BATCH_LENGTH, HEADER_SIZE, LOG_OVERHEAD, dataView } from "../../protocol/records/batch.ts";
 import { decodeRecords, encodeBatch, type DecodedRecord } from "../../protocol/records/records.ts";
 import type { ApiDefinition, RequestOf, ResponseOf } from "../../protocol/types.ts";
+import { AclOperation, ResourceType } from "../acl/acl.ts";
+import { requestAuthorizer } from "../acl/authorizer.ts";
 import { CONSUMER_PROTOCOL_TYPE, decodeAssignment } from "../group/consumer-protocol.ts";
 import { NO_RESPONSE, type BrokerContext, type Handler, type RequestContext } from "../handlers/handler.ts";
 import { ConfigSource } from "../topic-config.ts";
@@ -192,6 +194,14 @@ function contains(hay: Uint8Array | null, needle: Uint8Array): boolean {
 
 export function registerConsole(routes: HttpRoutes, broker: BrokerContext, state: OpsState, sampler: ThroughputSampler): void {
   const startedAt = Date.now();
+  // The HTTP listener has no authentication: with an authorizer, the console is User:ANONYMOUS from the
+  // loopback address, and sees and changes only what the ACLs allow that principal.
+  const session = { principal: "User:ANONYMOUS", clientHost: "127.0.0.1" };
+  const authz = requestAuthorizer(broker.authorizer, session, broker.log);
+  const mayRead = (topic: string) => {
+    if (!authz.authorize(AclOperation.READ, ResourceType.TOPIC, topic))
+      throw new HttpError(403, `${session.principal} may not READ topic ${topic} (ACLs)`);
+  };
 
   /** Calls a Kafka API handler in-process, at its highest version, as a request on the first listener would. */
   async function call<D extends ApiDefinition>(def: D, request: RequestOf<D>): Promise<ResponseOf<D>> {
@@ -205,7 +215,9 @@ export function registerConsole(routes: HttpRoutes, broker: BrokerContext, state
       header: { apiKey: def.key, apiVersion: version, correlationId: 0, clientId: "brook-console" },
       peer: "web console",
       listener: state.listener,
-      session: { principal: "User:ANONYMOUS", clientHost: "127.0.0.1" },
+      session,
+      authorize: authz.authorize,
+      authz,
     };
     const out = await handler.handle(request, ctx);
     if (out === NO_RESPONSE) throw new Error(`${def.name} gave no response`);
@@ -445,6 +457,7 @@ export function registerConsole(routes: HttpRoutes, broker: BrokerContext, state
     "/api/topics/:topic/messages",
     api(async (_req, { params, url }) => {
       const t = topicOf(params.topic!);
+      mayRead(t.name);
       const p = partitionOf(t, intParam(url, "partition", 0));
       const limit = Math.min(Math.max(intParam(url, "limit", 50)!, 1), MAX_PAGE);
       const log = p.log;
@@ -476,6 +489,7 @@ export function registerConsole(routes: HttpRoutes, broker: BrokerContext, state
     "/api/topics/:topic/search",
     api((_req, { params, url }) => {
       const t = topicOf(params.topic!);
+      mayRead(t.name);
       const p = partitionOf(t, intParam(url, "partition", 0));
       const q = url.searchParams.get("q") ?? "";
       if (q === "") throw new HttpError(400, "q (the text to look for) is required");

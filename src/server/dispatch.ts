@@ -10,6 +10,7 @@ import { Writer } from "../../protocol/writer.ts";
 import { NO_RESPONSE, apiVersionsList, type BrokerContext, type ListenerContext, type Registry, type RequestContext, type Session } from "../handlers/handler.ts";
 import type { Logger } from "../log.ts";
 import { DROP, connectionFaults, interceptRequest, type Outcome } from "../faults/intercept.ts";
+import { requestAuthorizer } from "../acl/authorizer.ts";
 import type { Responder } from "./connection.ts";
 
 export function encodeResponse(def: ApiDefinition, version: number, correlationId: number, body: unknown): Uint8Array {
@@ -33,6 +34,8 @@ function errorBody(fields: readonly Field[], code: number): Record<string, unkno
 
 export function createResponder(broker: BrokerContext, registry: Registry, log: Logger, peer: string, listener: ListenerContext, session: Session): Responder {
   const faultState = connectionFaults();
+  const authz = requestAuthorizer(broker.authorizer, session, log);
+  const authorize = authz.authorize;
   return (frame) => {
     const startedAt = performance.now();
     let header: RequestHeader;
@@ -77,7 +80,7 @@ export function createResponder(broker: BrokerContext, registry: Registry, log: 
       metrics?.recordFailure(version, startedAt, ErrorCode.INVALID_REQUEST);
       return { response: encodeResponse(def, version, header.correlationId, errorBody(def.response, ErrorCode.INVALID_REQUEST)) };
     }
-    const ctx: RequestContext = { broker, version, header, peer, listener, session };
+    const ctx: RequestContext = { broker, version, header, peer, listener, session, authorize, authz };
     const finish = (body: unknown): Uint8Array | null => {
       const response = body === NO_RESPONSE ? null : encodeResponse(def, version, header.correlationId, body);
       metrics?.record(version, startedAt, response === null ? null : body);

@@ -43,6 +43,9 @@ import {
 } from "./group.ts";
 import { OffsetStore, type LoadedState, type StoredOffset } from "./offset-store.ts";
 
+/** Shortest wait before members that did not send SyncGroup are dropped (see completeJoin). */
+const PENDING_SYNC_MIN_MS = 200;
+
 /** Kafka's OFFSET_METADATA_TOO_LARGE (not in protocol/errors.ts). */
 export const OFFSET_METADATA_TOO_LARGE = 12;
 /** How long a new member may stay parked in its first JoinGroup (Kafka's NewMemberJoinTimeoutMs). */
@@ -563,7 +566,11 @@ export class GroupCoordinator {
       group.pendingSyncMembers.add(m.memberId);
     }
     const generation = group.generationId;
-    group.syncTimer = setTimeout(() => this.expirePendingSync(group, generation), group.rebalanceTimeoutMs);
+    // Kafka expires pending syncs from a timer reaper thread, never in the same step as the join
+    // response, so a SyncGroup sent right after a join with a 0 ms rebalance timeout (kafkajs' broker
+    // tests leave it undefined) still wins there. A floor gives Brook's single thread the same slack.
+    const syncDeadline = Math.max(group.rebalanceTimeoutMs, PENDING_SYNC_MIN_MS);
+    group.syncTimer = setTimeout(() => this.expirePendingSync(group, generation), syncDeadline);
     group.syncTimer.unref?.();
   }
 

@@ -120,7 +120,16 @@ function compileType(type: FieldType, version: number, flexible: boolean, nullab
   if (typeof type === "string") return primitive(type, nullable, flexible);
   if (type.kind === "struct") {
     const s = compileStruct(type.fields, version, flexible);
-    return { dec: s.decode, enc: (w, v) => s.encode(w, v ?? {}) };
+    if (!nullable) return { dec: s.decode, enc: (w, v) => s.encode(w, v ?? {}) };
+    // A nullable struct is preceded by a presence byte: -1 for null, 1 for a value (Kafka's generator).
+    return {
+      dec: (r) => (r.int8() < 0 ? null : s.decode(r)),
+      enc: (w, v) => {
+        if (v === null || v === undefined) return w.int8(-1);
+        w.int8(1);
+        s.encode(w, v);
+      },
+    };
   }
   const elem = compileType(type.of, version, flexible, false);
   return {

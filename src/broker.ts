@@ -17,6 +17,7 @@ import { GroupCoordinator } from "./group/coordinator.ts";
 import { TransactionCoordinator } from "./txn/coordinator.ts";
 import { DynamicBrokerConfig } from "./dynamic-config.ts";
 import { LogMaintenance } from "./log/maintenance.ts";
+import { FetchSessionCache } from "./fetch-sessions.ts";
 
 export interface BrokerOptions {
   /** log directory; shorthand for the `log.dirs` property */
@@ -67,6 +68,8 @@ export class Broker implements BrokerContext {
   /** retention and log compaction (started by startBroker) */
   readonly maintenance: LogMaintenance;
   readonly clusterId: string;
+  /** incremental fetch sessions (KIP-227), at most max.incremental.fetch.session.cache.slots */
+  readonly fetchSessions: FetchSessionCache;
   readonly startedAt = Date.now();
   private readonly waiters = new Map<Partition, Set<Waiter>>();
   private stopping = false;
@@ -83,6 +86,7 @@ export class Broker implements BrokerContext {
     this.producerIds = new ProducerIdAllocator(config.logDirs[0]!);
     this.groups = GroupCoordinator.forBroker(config, log, this.topics);
     this.txn = new TransactionCoordinator(this);
+    this.fetchSessions = new FetchSessionCache(() => Number(config.get("max.incremental.fetch.session.cache.slots")));
   }
 
   get nodeId(): number {

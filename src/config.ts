@@ -69,6 +69,8 @@ export const PROPERTIES: Record<string, PropertySpec> = {
   "transactional.id.expiration.ms": { kind: "int", default: "604800000", min: 1 },
   "transaction.abort.timed.out.transaction.cleanup.interval.ms": { kind: "int", default: "10000", min: 1 },
   "producer.id.expiration.ms": { kind: "int", default: "86400000", min: 1 },
+  "max.incremental.fetch.session.cache.slots": { kind: "int", default: "1000", min: 0 },
+  "max.request.partition.size.limit": { kind: "int", default: "2000", min: 1 },
   // Accepted for compatibility with stock Kafka config files; no effect on a single in-process node.
   "process.roles": { kind: "list", default: "broker,controller", noEffect: true },
   "controller.quorum.voters": { kind: "list", default: null, noEffect: true },

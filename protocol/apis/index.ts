@@ -32,6 +32,8 @@ import { TxnOffsetCommit } from "./28-txn-offset-commit.ts";
 import { DescribeProducers } from "./61-describe-producers.ts";
 import { DescribeTransactions } from "./65-describe-transactions.ts";
 import { ListTransactions } from "./66-list-transactions.ts";
+import { OffsetForLeaderEpoch } from "./23-offset-for-leader-epoch.ts";
+import { DescribeTopicPartitions } from "./75-describe-topic-partitions.ts";
 import type { ApiDefinition } from "../types.ts";
 
 export {
@@ -68,6 +70,8 @@ export {
   DescribeProducers,
   DescribeTransactions,
   ListTransactions,
+  OffsetForLeaderEpoch,
+  DescribeTopicPartitions,
 };
 
 export const allApis: readonly ApiDefinition[] = [
@@ -104,4 +108,6 @@ export const allApis: readonly ApiDefinition[] = [
   DescribeProducers,
   DescribeTransactions,
   ListTransactions,
+  OffsetForLeaderEpoch,
+  DescribeTopicPartitions,
 ];

@@ -1,77 +1,262 @@
-// Fetch v4–v12. Long-poll: the answer waits up to max_wait_ms until min_bytes are available and is
-// sent as soon as an append makes them so. Limits: partition_max_bytes per partition and max_bytes
+// Fetch v4–v17. Long-poll: the answer waits up to max_wait_ms until min_bytes are available and is
+// sent as soon as an append makes them so (or at once when a partition has an error from reading it,
+// a diverging epoch, or max_wait_ms is 0). Limits: partition_max_bytes per partition and max_bytes
 // for the response, except that the first batch returned is always whole even if larger (KIP-74),
 // so a consumer can never get stuck. Data is served as slices of the mapped log starting at the
 // batch that contains the fetch offset. Empty results are empty bytes, never null.
-// Fetch sessions (v7+, KIP-227) are not created: the response carries session id 0, which tells
-// clients to keep sending full fetch requests; an incremental request for a session gets
-// FETCH_SESSION_ID_NOT_FOUND. read_committed (isolation level 1) sees data only below the last stable
-// offset (the first offset of the earliest open transaction, else the high watermark), with the aborted
-// transactions overlapping what is returned (src/txn/read-committed.ts); every answer reports the LSO.
+//
+// Fetch sessions (v7+, KIP-227; src/fetch-sessions.ts): epoch 0 asks for a session, which the answer
+// names when the cache has room; later epochs list only changes and forgotten partitions and get only
+// the partitions with something new; FETCH_SESSION_ID_NOT_FOUND, INVALID_FETCH_SESSION_EPOCH and
+// FETCH_SESSION_TOPIC_ID_ERROR (a session created with topic ids used by a request without, or the
+// reverse) as Kafka answers them.
+//
+// Topic ids (v13+): topics are named by id; an id no topic has is UNKNOWN_TOPIC_ID; a session that
+// resolved an id to a name which now belongs to a re-created topic (another id) gets
+// INCONSISTENT_TOPIC_ID, as in Kafka. Leader epochs: a current leader epoch older than the partition's is
+// FENCED_LEADER_EPOCH (v16+ answers name the current leader and its endpoint), a newer one
+// UNKNOWN_LEADER_EPOCH; a last fetched epoch (v12+) that the log's epoch history contradicts gets the
+// diverging epoch (KIP-595/KIP-320 truncation detection). Errors carry -1 offsets, as Kafka's do.
+//
+// read_committed (isolation level 1) sees data only below the last stable offset (the first offset of
+// the earliest open transaction, else the high watermark), with the aborted transactions overlapping
+// what is returned (src/txn/read-committed.ts); every answer reports the LSO. Brook has no followers:
+// the replica id / replica state are not used and every session is a consumer's.
 import { Fetch } from "../../protocol/apis/01-fetch.ts";
 import { ErrorCode } from "../../protocol/errors.ts";
 import type { ResponseOf } from "../../protocol/types.ts";
+import { FINAL_EPOCH, INITIAL_EPOCH, nextEpoch, type CachedPartition, type FetchSession } from "../fetch-sessions.ts";
 import type { Partition } from "../topics.ts";
 import { committedView } from "../txn/read-committed.ts";
 import { handler } from "./handler.ts";
+import { checkCurrentLeaderEpoch } from "./leader-epoch.ts";
 
 type FetchResponse = ResponseOf<typeof Fetch>;
-type PartitionData = NonNullable<NonNullable<FetchResponse["responses"]>[number]["partitions"]>[number];
+type TopicData = NonNullable<FetchResponse["responses"]>[number];
+type PartitionData = NonNullable<TopicData["partitions"]>[number];
 const EMPTY = new Uint8Array(0);
+const ZERO_ID = "0".repeat(32);
+
+/** Kafka's answer for a partition it could not read: the error, -1 offsets, no records. */
+function errorData(partitionIndex: number, errorCode: number): PartitionData {
+  return { partitionIndex, errorCode, highWatermark: -1, lastStableOffset: -1, logStartOffset: -1, abortedTransactions: null, preferredReadReplica: -1, records: EMPTY };
+}
 
 export default handler(Fetch, async (req, ctx) => {
   const { broker, version } = ctx;
-  if (version >= 7 && req.sessionId !== 0) {
-    return { throttleTimeMs: 0, errorCode: ErrorCode.FETCH_SESSION_ID_NOT_FOUND, sessionId: 0, responses: [] };
+  const cache = broker.fetchSessions;
+  const usesTopicIds = version >= 13;
+
+  // The partitions this request names, with their parameters (also what a new session keeps).
+  const requested: CachedPartition[] = [];
+  for (const t of req.topics) {
+    const topicId = usesTopicIds ? t.topicId : ZERO_ID;
+    const topic = usesTopicIds ? (broker.topics.byId(topicId)?.name ?? null) : t.topic;
+    for (const p of t.partitions)
+      requested.push({
+        topicId,
+        topic,
+        partition: p.partition,
+        maxBytes: p.partitionMaxBytes,
+        fetchOffset: p.fetchOffset,
+        currentLeaderEpoch: p.currentLeaderEpoch,
+        lastFetchedEpoch: p.lastFetchedEpoch,
+        highWatermark: -1,
+        logStartOffset: -1,
+      });
   }
+
+  // Which kind of fetch this is (Kafka's FetchManager.newContext).
+  let session: FetchSession | null = null;
+  let kind: "sessionless" | "full" | "incremental";
+  if (req.sessionEpoch === INITIAL_EPOCH || req.sessionEpoch === FINAL_EPOCH) {
+    if (req.sessionId !== 0 && cache.remove(req.sessionId)) broker.log.debug(`fetch session ${req.sessionId} closed by ${ctx.peer}`);
+    kind = req.sessionEpoch === FINAL_EPOCH ? "sessionless" : "full";
+  } else {
+    const s = cache.get(req.sessionId);
+    const error = !s
+      ? ErrorCode.FETCH_SESSION_ID_NOT_FOUND
+      : s.epoch !== req.sessionEpoch
+        ? ErrorCode.INVALID_FETCH_SESSION_EPOCH
+        : s.usesTopicIds !== usesTopicIds
+          ? ErrorCode.FETCH_SESSION_TOPIC_ID_ERROR
+          : ErrorCode.NONE;
+    if (error !== ErrorCode.NONE) {
+      cache.countRequest("error");
+      broker.log.debug(`fetch session ${req.sessionId} epoch ${req.sessionEpoch} from ${ctx.peer}: error ${error}${s ? ` (session epoch ${s.epoch})` : ""}`);
+      return { throttleTimeMs: 0, errorCode: error, sessionId: 0, responses: [] };
+    }
+    const forgotten = (req.forgottenTopicsData ?? []).flatMap((t) => {
+      const topicId = usesTopicIds ? t.topicId : ZERO_ID;
+      return t.partitions.map((partition) => ({ topicId, topic: usesTopicIds ? null : t.topic, partition }));
+    });
+    s!.update(requested, forgotten);
+    if (s!.partitions.size === 0) {
+      cache.remove(s!.id);
+      kind = "sessionless";
+    } else {
+      cache.touch(s!);
+      s!.epoch = nextEpoch(s!.epoch);
+      session = s!;
+      kind = "incremental";
+    }
+  }
+  cache.countRequest(kind);
+
+  // What to read: the request's partitions, or every partition of the session in its order.
+  const reads = session ? [...session.partitions.values()] : requested;
+  const parts: (Partition | undefined)[] = new Array(reads.length);
+  const watched: Partition[] = [];
+  for (let i = 0; i < reads.length; i++) {
+    const r = reads[i]!;
+    if (r.topic === null && r.topicId !== ZERO_ID) r.topic = broker.topics.byId(r.topicId)?.name ?? null;
+    const part = r.topic === null ? undefined : broker.topics.partition(r.topic, r.partition);
+    parts[i] = part;
+    if (part) watched.push(part);
+  }
+
   const readCommitted = req.isolationLevel === 1;
   const deadline = Date.now() + Math.max(0, req.maxWaitMs);
-  const watched: Partition[] = [];
-  for (const t of req.topics)
-    for (const p of t.partitions) {
-      const part = broker.topics.partition(t.topic, p.partition);
-      if (part) watched.push(part);
-    }
-
+  let results: PartitionData[];
   for (;;) {
+    results = new Array(reads.length);
     let total = 0;
-    let errors = false;
+    let respondNow = false; // an error from reading a partition, or a diverging epoch
     let budget = req.maxBytes > 0 ? req.maxBytes : 0x7fffffff;
-    const responses = req.topics.map((t) => ({
-      topic: t.topic,
-      partitions: t.partitions.map((p): PartitionData => {
-        const part = broker.topics.partition(t.topic, p.partition);
-        if (!part) {
-          errors = true;
-          return { partitionIndex: p.partition, errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, highWatermark: -1, lastStableOffset: -1, logStartOffset: -1, abortedTransactions: null, records: EMPTY };
+    for (let i = 0; i < reads.length; i++) {
+      const r = reads[i]!;
+      const part = parts[i];
+      if (!part) {
+        results[i] = errorData(r.partition, r.topic === null ? ErrorCode.UNKNOWN_TOPIC_ID : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
+        continue;
+      }
+      if (r.topicId !== ZERO_ID && part.topicId !== r.topicId) {
+        results[i] = errorData(r.partition, ErrorCode.INCONSISTENT_TOPIC_ID);
+        respondNow = true;
+        continue;
+      }
+      const fenced = checkCurrentLeaderEpoch(part, r.currentLeaderEpoch);
+      if (fenced !== ErrorCode.NONE) {
+        results[i] = errorData(r.partition, fenced);
+        respondNow = true;
+        continue;
+      }
+      const log = part.log;
+      const hw = log.logEndOffset;
+      const logStartOffset = log.logStartOffset;
+      const lastStableOffset = broker.txn.lastStableOffset(part);
+      if (r.lastFetchedEpoch >= 0) {
+        // Kafka's Partition.readRecords: where did the fetcher's last epoch end on this log?
+        const [epoch, endOffset] = log.epochHistory.endOffsetFor(r.lastFetchedEpoch, hw);
+        if (epoch < 0 || endOffset < 0 || r.fetchOffset < logStartOffset) {
+          results[i] = errorData(r.partition, ErrorCode.OFFSET_OUT_OF_RANGE);
+          respondNow = true;
+          continue;
         }
-        const log = part.log;
-        const hw = log.logEndOffset;
-        const base = {
-          partitionIndex: p.partition,
-          highWatermark: hw,
-          lastStableOffset: broker.txn.lastStableOffset(part),
-          logStartOffset: log.logStartOffset,
-          abortedTransactions: readCommitted ? [] : null,
-          preferredReadReplica: -1,
-        };
-        const limit = Math.min(p.partitionMaxBytes, budget);
-        let data = limit > 0 || total === 0 ? log.read(p.fetchOffset, Math.max(limit, 0), total === 0) : EMPTY;
-        if (data === null) {
-          errors = true;
-          return { ...base, errorCode: ErrorCode.OFFSET_OUT_OF_RANGE, records: EMPTY };
+        if (epoch < r.lastFetchedEpoch || endOffset < r.fetchOffset) {
+          results[i] = {
+            partitionIndex: r.partition, errorCode: ErrorCode.NONE, highWatermark: hw, lastStableOffset, logStartOffset,
+            divergingEpoch: { epoch, endOffset }, abortedTransactions: readCommitted ? [] : null, preferredReadReplica: -1, records: EMPTY,
+          };
+          respondNow = true;
+          continue;
         }
-        let abortedTransactions: { producerId: number; firstOffset: number }[] | null = base.abortedTransactions;
-        if (readCommitted) ({ records: data, abortedTransactions } = committedView(broker.txn, part, p.fetchOffset, data, base.lastStableOffset));
-        total += data.length;
-        budget -= data.length;
-        return { ...base, abortedTransactions, errorCode: ErrorCode.NONE, records: data };
-      }),
-    }));
-    const now = Date.now();
-    if (total >= req.minBytes || errors || now >= deadline || broker.isStopping) {
-      return { throttleTimeMs: 0, errorCode: ErrorCode.NONE, sessionId: 0, responses };
+      }
+      const limit = Math.min(r.maxBytes, budget);
+      let data: Uint8Array | null =
+        r.fetchOffset === hw ? EMPTY : limit > 0 || total === 0 ? log.read(r.fetchOffset, Math.max(limit, 0), total === 0) : EMPTY;
+      if (data === null) {
+        results[i] = errorData(r.partition, ErrorCode.OFFSET_OUT_OF_RANGE);
+        respondNow = true;
+        continue;
+      }
+      let abortedTransactions: { producerId: number; firstOffset: number }[] | null = null;
+      if (readCommitted) ({ records: data, abortedTransactions } = committedView(broker.txn, part, r.fetchOffset, data, lastStableOffset));
+      total += data.length;
+      budget -= data.length;
+      results[i] = { partitionIndex: r.partition, errorCode: ErrorCode.NONE, highWatermark: hw, lastStableOffset, logStartOffset, abortedTransactions, preferredReadReplica: -1, records: data };
     }
+    const now = Date.now();
+    if (req.maxWaitMs <= 0 || watched.length === 0 || total >= req.minBytes || respondNow || now >= deadline || broker.isStopping) break;
     await broker.waitForData(watched, deadline - now);
   }
+
+  // Which partitions the answer carries, and the session's new state.
+  let sessionId = 0;
+  let include: Uint8Array | null = null;
+  if (kind === "full") {
+    const created = cache.maybeCreate(false, usesTopicIds, requested.length);
+    if (created) {
+      for (let i = 0; i < requested.length; i++) {
+        const r = requested[i]!;
+        r.highWatermark = results[i]!.highWatermark!;
+        r.logStartOffset = results[i]!.logStartOffset!;
+        created.partitions.set(created.key(r.topicId, r.topic, r.partition), r);
+      }
+      cache.touch(created);
+      sessionId = created.id;
+      broker.log.debug(`fetch session ${created.id} created for ${ctx.peer} with ${created.partitions.size} partition(s)`);
+    }
+  } else if (session) {
+    // A request of the same session answered meanwhile (a duplicate) moved the epoch on.
+    if (session.epoch !== nextEpoch(req.sessionEpoch)) {
+      broker.log.info(`fetch session ${session.id}: expected epoch ${nextEpoch(req.sessionEpoch)}, found ${session.epoch}; possible duplicate request from ${ctx.peer}`);
+      return { throttleTimeMs: 0, errorCode: ErrorCode.INVALID_FETCH_SESSION_EPOCH, sessionId: session.id, responses: [] };
+    }
+    sessionId = session.id;
+    include = new Uint8Array(reads.length);
+    for (let i = 0; i < reads.length; i++) {
+      const cached = reads[i]!;
+      const data = results[i]!;
+      const hasRecords = (data.records as Uint8Array).length > 0;
+      let respond = hasRecords || data.divergingEpoch !== undefined;
+      if (cached.highWatermark !== data.highWatermark) {
+        respond = true;
+        cached.highWatermark = data.highWatermark!;
+      }
+      if (cached.logStartOffset !== data.logStartOffset) {
+        respond = true;
+        cached.logStartOffset = data.logStartOffset!;
+      }
+      if (data.errorCode !== ErrorCode.NONE) {
+        respond = true;
+        cached.highWatermark = -1; // so the partition is sent again once the error is gone
+      }
+      if (!respond) continue;
+      include[i] = 1;
+      if (hasRecords) {
+        // Round robin: partitions that just returned data go to the back of the session.
+        const key = session.key(cached.topicId, cached.topic, cached.partition);
+        session.partitions.delete(key);
+        session.partitions.set(key, cached);
+      }
+    }
+  }
+
+  // Group consecutive partitions of one topic, as Kafka's FetchResponse does.
+  const responses: TopicData[] = [];
+  let current: TopicData | null = null;
+  let currentKey: string | null = null;
+  let fenced = false;
+  for (let i = 0; i < reads.length; i++) {
+    if (include && include[i] === 0) continue;
+    const r = reads[i]!;
+    const data = results[i]!;
+    if (data.errorCode !== ErrorCode.NONE) {
+      cache.countPartitionError(data.errorCode!);
+      if (data.errorCode === ErrorCode.FENCED_LEADER_EPOCH && version >= 16) {
+        data.currentLeader = { leaderId: broker.nodeId, leaderEpoch: parts[i]!.log.leaderEpoch };
+        fenced = true;
+      }
+    }
+    const key = usesTopicIds ? r.topicId : r.topic!;
+    if (key !== currentKey) {
+      current = usesTopicIds ? { topicId: r.topicId, partitions: [] } : { topic: r.topic!, partitions: [] };
+      currentKey = key;
+      responses.push(current);
+    }
+    current!.partitions!.push(data);
+  }
+  const nodeEndpoints = fenced ? [{ nodeId: broker.nodeId, host: ctx.listener.advertisedHost, port: ctx.listener.advertisedPort, rack: null }] : undefined;
+  return { throttleTimeMs: 0, errorCode: ErrorCode.NONE, sessionId, responses, nodeEndpoints };
 });

@@ -2,7 +2,8 @@
 // Auto-creation happens when `auto.create.topics.enable` is on and the request allows it (v4+); the
 // topic is created before answering, so the first response already has its partitions (Kafka answers
 // LEADER_NOT_AVAILABLE once and lets the client retry). Topic ids (v10+) may be looked up by id.
-// Authorized-operation fields are answered with Kafka's "not requested" sentinel.
+// Authorized-operation fields are answered with Kafka's "not requested" sentinel. Leader epochs (v7+) are
+// the topic's (see topics.ts: they change only when a topic is re-created).
 import { Metadata } from "../../protocol/apis/03-metadata.ts";
 import { ErrorCode } from "../../protocol/errors.ts";
 import type { ResponseOf } from "../../protocol/types.ts";
@@ -23,7 +24,7 @@ export function describeTopic(broker: BrokerContext, topic: Topic): TopicMetadat
       errorCode: ErrorCode.NONE,
       partitionIndex: p.index,
       leaderId: node,
-      leaderEpoch: 0,
+      leaderEpoch: topic.leaderEpoch,
       replicaNodes: [node],
       isrNodes: [node],
       offlineReplicas: [],

@@ -6,6 +6,7 @@ import type { RequestHeader } from "../../protocol/header.ts";
 import type { ApiDefinition, RequestOf, ResponseOf } from "../../protocol/types.ts";
 import type { BrokerConfig } from "../config.ts";
 import type { DynamicBrokerConfig } from "../dynamic-config.ts";
+import type { FetchSessionCache } from "../fetch-sessions.ts";
 import type { GroupCoordinator } from "../group/coordinator.ts";
 import type { Logger } from "../log.ts";
 import type { LogMaintenance } from "../log/maintenance.ts";
@@ -31,6 +32,8 @@ export interface BrokerContext {
   readonly nodeId: number;
   readonly isStopping: boolean;
   readonly registry: Registry;
+  /** incremental fetch sessions (KIP-227) */
+  readonly fetchSessions: FetchSessionCache;
   /** Resolves when any of the partitions gets new data, or after timeoutMs. */
   waitForData(partitions: Partition[], timeoutMs: number): Promise<void>;
   /** Wakes long-polling fetches on the partition (after an append). */

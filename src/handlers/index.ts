@@ -45,6 +45,11 @@ import incrementalAlterConfigs from "./44-incremental-alter-configs.ts";
 import describeCluster from "./60-describe-cluster.ts";
 handlers.push(deleteRecords, describeConfigs, alterConfigs, describeLogDirs, createPartitions, incrementalAlterConfigs, describeCluster);
 
+// Kafka 4 protocol: leader epochs and topic ids (issue 11).
+import offsetForLeaderEpoch from "./23-offset-for-leader-epoch.ts";
+import describeTopicPartitions from "./75-describe-topic-partitions.ts";
+handlers.push(offsetForLeaderEpoch, describeTopicPartitions);
+
 export function buildRegistry(list: Handler<any>[] = handlers): Registry {
   const registry = new Map<number, Handler>();
   for (const h of list) {

@@ -106,14 +106,15 @@ export default handler(Fetch, async (req, ctx) => {
   // What to read: the request's partitions, or every partition of the session in its order.
   const reads = session ? [...session.partitions.values()] : requested;
   const parts: (Partition | undefined)[] = new Array(reads.length);
-  const watched: Partition[] = [];
-  for (let i = 0; i < reads.length; i++) {
-    const r = reads[i]!;
-    if (r.topic === null && r.topicId !== ZERO_ID) r.topic = broker.topics.byId(r.topicId)?.name ?? null;
-    const part = r.topic === null ? undefined : broker.topics.partition(r.topic, r.partition);
-    parts[i] = part;
-    if (part) watched.push(part);
-  }
+  const resolve = () => {
+    for (let i = 0; i < reads.length; i++) {
+      const r = reads[i]!;
+      if (r.topic === null && r.topicId !== ZERO_ID) r.topic = broker.topics.byId(r.topicId)?.name ?? null;
+      parts[i] = r.topic === null ? undefined : broker.topics.partition(r.topic, r.partition);
+    }
+  };
+  resolve();
+  const watched = parts.filter((p) => p !== undefined);
 
   const readCommitted = req.isolationLevel === 1;
   const deadline = Date.now() + Math.max(0, req.maxWaitMs);
@@ -179,6 +180,7 @@ export default handler(Fetch, async (req, ctx) => {
     const now = Date.now();
     if (req.maxWaitMs <= 0 || watched.length === 0 || total >= req.minBytes || respondNow || now >= deadline || broker.isStopping) break;
     await broker.waitForData(watched, deadline - now);
+    resolve(); // topics may have been deleted or created while this fetch waited
   }
 
   // Which partitions the answer carries, and the session's new state.

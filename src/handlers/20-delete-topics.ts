@@ -77,7 +77,9 @@ export default handler(DeleteTopics, (req, ctx) => {
 
   // Everything is resolved before anything is deleted, so the order of the entries does not matter.
   for (const name of doomed) {
+    const partitions = broker.topics.get(name)?.partitions ?? [];
     broker.topics.delete(name);
+    for (const p of partitions) broker.notifyAppend(p); // long-polling fetches answer now, with the error
     broker.groups.deleteTopicOffsets(name); // as Kafka: a deleted topic's committed offsets go too
   }
   function remove(name: string, topicId: string): Result {

@@ -58,7 +58,7 @@ export class LeaderEpochCache {
    * As in Kafka, entries the new one contradicts (an equal or newer epoch, or a start at or after the new
    * one) are removed first; re-assigning the latest epoch at the same or a later offset changes nothing.
    */
-  assign(epoch: number, startOffset: number): void {
+  assign(epoch: number, startOffset: number, durable = true): void {
     if (epoch < 0 || startOffset < 0) return;
     const last = this.entries[this.entries.length - 1];
     if (last && last.epoch === epoch && startOffset >= last.startOffset) return;
@@ -68,7 +68,7 @@ export class LeaderEpochCache {
       this.entries.pop();
     }
     this.entries.push({ epoch, startOffset });
-    this.persist();
+    this.persist(durable);
   }
 
   /**
@@ -115,13 +115,13 @@ export class LeaderEpochCache {
     this.persist();
   }
 
-  private persist(): void {
+  private persist(durable = true): void {
     const text = [String(FORMAT_VERSION), String(this.entries.length), ...this.entries.map((e) => `${e.epoch} ${e.startOffset}`)].join("\n") + "\n";
     const tmp = this.file + ".tmp";
     const fd = fs.openSync(tmp, "w");
     try {
       fs.writeSync(fd, text);
-      fs.fsyncSync(fd);
+      if (durable) fs.fsyncSync(fd);
     } finally {
       fs.closeSync(fd);
     }

@@ -16,6 +16,7 @@ import {
   LAST_OFFSET_DELTA,
   LOG_OVERHEAD,
   MAX_TIMESTAMP,
+  PARTITION_LEADER_EPOCH,
   dataView,
   readInt64,
 } from "../../protocol/records/batch.ts";
@@ -162,10 +163,15 @@ export class PartitionLog {
 
   /** This broker leads the partition in `epoch` from the current log end on (Kafka's makeLeader). */
   becomeLeader(epoch: number): void {
-    // A log with batches but no history predates leader epochs in Brook, which stamped them all with 0.
-    if (this.epochs.latestEpoch < 0 && this.logEndOffset > this.startOffset) this.epochs.assign(0, this.startOffset);
+    // Batches but no history: a log from before leader epochs (Brook stamped 0 then), or a checkpoint
+    // lost with the machine; the first batch says which epoch the log starts in.
+    if (this.epochs.latestEpoch < 0 && this.logEndOffset > this.startOffset) {
+      const first = this.read(this.startOffset, 1, true);
+      if (first && first.length >= HEADER_SIZE) this.epochs.assign(Math.max(0, dataView(first).getInt32(PARTITION_LEADER_EPOCH)), this.startOffset);
+    }
     this.epoch = epoch;
-    this.epochs.assign(epoch, this.logEndOffset);
+    // An empty log has nothing to lose: its entry is written again on the next open if a crash takes it.
+    this.epochs.assign(epoch, this.logEndOffset, this.logEndOffset > 0);
   }
 
   get config(): Readonly<LogConfig> {

@@ -34,14 +34,7 @@ const close = () => {
   setTimeout(() => process.exit(0), 5000).unref();
 };
 
-consumer.on("event.log", (l) => out({ log: `${l.fac} ${l.message}` }));
-consumer.on("event.error", (e) => out({ error: { code: e.code, message: e.message } }));
-consumer.on("ready", () => {
-  consumer.subscribe([input.topic]);
-  consumer.consume();
-  out({ ready: true });
-});
-consumer.on("data", (m) => {
+const printMessage = (m) => {
   out({
     message: {
       partition: m.partition,
@@ -52,6 +45,25 @@ consumer.on("data", (m) => {
     },
   });
   if (input.exitAfter && ++received >= input.exitAfter) close();
+};
+// Poll in batches like an application's poll loop: a consumer error (e.g. a partition error librdkafka
+// passes on) is reported and polling goes on, where the flowing consume() loop would stop at it.
+const poll = () => {
+  if (closing) return;
+  consumer.consume(100, (err, messages) => {
+    if (err) out({ error: { code: err.code, message: err.message } });
+    for (const m of messages ?? []) printMessage(m);
+    setImmediate(poll);
+  });
+};
+
+consumer.on("event.log", (l) => out({ log: `${l.fac} ${l.message}` }));
+consumer.on("event.error", (e) => out({ error: { code: e.code, message: e.message } }));
+consumer.on("ready", () => {
+  consumer.setDefaultConsumeTimeout(200);
+  consumer.subscribe([input.topic]);
+  out({ ready: true });
+  poll();
 });
 process.stdin.on("end", close);
 process.stdin.resume();

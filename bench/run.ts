@@ -7,6 +7,7 @@
 // peak RSS; with --bootstrap it measures whatever is there (Brook or Apache Kafka) the same way.
 // `--bootstrap mock` produces into librdkafka's in-process mock broker: the client alone.
 // The load comes from bench/rdbench.c (librdkafka), compiled on first use into bench/.build/.
+//   bun bench/run.ts sessions [...]   fetch sessions with 1,000 partitions, with and without (bench/fetch-sessions.ts)
 import { spawn, type Subprocess } from "bun";
 import fs from "node:fs";
 import os from "node:os";
@@ -19,6 +20,11 @@ const CLK_TCK = 100; // Linux USER_HZ, the unit of utime/stime in /proc/PID/stat
 // ---- options ----
 const argv = process.argv.slice(2);
 const mode = argv[0] && !argv[0].startsWith("-") ? argv.shift()! : "all";
+if (mode === "sessions") {
+  // Fetch sessions with many partitions, with and without them (its own client: librdkafka has no sessions).
+  const child = Bun.spawn([process.execPath, path.join(import.meta.dir, "fetch-sessions.ts"), ...argv], { stdio: ["inherit", "inherit", "inherit"] });
+  process.exit(await child.exited);
+}
 if (!["produce", "fetch", "all"].includes(mode)) usage(`unknown mode ${mode}`);
 const opt = {
   bootstrap: "", records: 2_000_000, size: 100, acks: "1", lingerMs: 5, partitions: 1,

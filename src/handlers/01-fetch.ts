@@ -36,6 +36,8 @@ type TopicData = NonNullable<FetchResponse["responses"]>[number];
 type PartitionData = NonNullable<TopicData["partitions"]>[number];
 const EMPTY = new Uint8Array(0);
 const ZERO_ID = "0".repeat(32);
+/** Shared by every read_committed answer without data (never modified). */
+const NO_ABORTED_TRANSACTIONS: { producerId: number; firstOffset: number }[] = [];
 
 /** Kafka's answer for a partition it could not read: the error, -1 offsets, no records. */
 function errorData(partitionIndex: number, errorCode: number): PartitionData {
@@ -106,14 +108,17 @@ export default handler(Fetch, async (req, ctx) => {
   // What to read: the request's partitions, or every partition of the session in its order.
   const reads = session ? [...session.partitions.values()] : requested;
   const parts: (Partition | undefined)[] = new Array(reads.length);
-  const resolve = () => {
+  /** Looks partitions up again: all of them first, later only those deleted or not there before. */
+  const resolve = (all: boolean) => {
     for (let i = 0; i < reads.length; i++) {
+      const known = parts[i];
+      if (!all && known && !known.log.isClosed) continue;
       const r = reads[i]!;
       if (r.topic === null && r.topicId !== ZERO_ID) r.topic = broker.topics.byId(r.topicId)?.name ?? null;
       parts[i] = r.topic === null ? undefined : broker.topics.partition(r.topic, r.partition);
     }
   };
-  resolve();
+  resolve(true);
   const watched = parts.filter((p) => p !== undefined);
 
   const readCommitted = req.isolationLevel === 1;
@@ -146,8 +151,9 @@ export default handler(Fetch, async (req, ctx) => {
       const hw = log.logEndOffset;
       const logStartOffset = log.logStartOffset;
       const lastStableOffset = broker.txn.lastStableOffset(part);
-      if (r.lastFetchedEpoch >= 0) {
-        // Kafka's Partition.readRecords: where did the fetcher's last epoch end on this log?
+      if (r.lastFetchedEpoch >= 0 && (r.lastFetchedEpoch !== log.leaderEpoch || r.fetchOffset > hw)) {
+        // Kafka's Partition.readRecords: where did the fetcher's last epoch end on this log? (A fetcher in
+        // the current epoch, at or below the log end, cannot have diverged: the common case skips this.)
         const [epoch, endOffset] = log.epochHistory.endOffsetFor(r.lastFetchedEpoch, hw);
         if (epoch < 0 || endOffset < 0 || r.fetchOffset < logStartOffset) {
           results[i] = errorData(r.partition, ErrorCode.OFFSET_OUT_OF_RANGE);
@@ -157,7 +163,7 @@ export default handler(Fetch, async (req, ctx) => {
         if (epoch < r.lastFetchedEpoch || endOffset < r.fetchOffset) {
           results[i] = {
             partitionIndex: r.partition, errorCode: ErrorCode.NONE, highWatermark: hw, lastStableOffset, logStartOffset,
-            divergingEpoch: { epoch, endOffset }, abortedTransactions: readCommitted ? [] : null, preferredReadReplica: -1, records: EMPTY,
+            divergingEpoch: { epoch, endOffset }, abortedTransactions: readCommitted ? NO_ABORTED_TRANSACTIONS : null, preferredReadReplica: -1, records: EMPTY,
           };
           respondNow = true;
           continue;
@@ -172,7 +178,10 @@ export default handler(Fetch, async (req, ctx) => {
         continue;
       }
       let abortedTransactions: { producerId: number; firstOffset: number }[] | null = null;
-      if (readCommitted) ({ records: data, abortedTransactions } = committedView(broker.txn, part, r.fetchOffset, data, lastStableOffset));
+      if (readCommitted) {
+        if (data.length === 0) abortedTransactions = NO_ABORTED_TRANSACTIONS;
+        else ({ records: data, abortedTransactions } = committedView(broker.txn, part, r.fetchOffset, data, lastStableOffset));
+      }
       total += data.length;
       budget -= data.length;
       results[i] = { partitionIndex: r.partition, errorCode: ErrorCode.NONE, highWatermark: hw, lastStableOffset, logStartOffset, abortedTransactions, preferredReadReplica: -1, records: data };
@@ -180,7 +189,7 @@ export default handler(Fetch, async (req, ctx) => {
     const now = Date.now();
     if (req.maxWaitMs <= 0 || watched.length === 0 || total >= req.minBytes || respondNow || now >= deadline || broker.isStopping) break;
     await broker.waitForData(watched, deadline - now);
-    resolve(); // topics may have been deleted or created while this fetch waited
+    resolve(false); // topics may have been deleted or created while this fetch waited
   }
 
   // Which partitions the answer carries, and the session's new state.

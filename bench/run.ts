@@ -12,6 +12,7 @@
 // `--bootstrap mock` produces into librdkafka's in-process mock broker: the client alone.
 // The load comes from bench/rdbench.c (librdkafka), compiled on first use into bench/.build/.
 //   bun bench/run.ts compare NAME=TARGET ... [--quick]   (see bench/compare.ts: a report with charts)
+//   bun bench/run.ts sessions [...]   fetch sessions with 1,000 partitions, with and without (bench/fetch-sessions.ts)
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -24,6 +25,11 @@ if (argv[0] === "compare") {
   process.exit(0);
 }
 const mode = argv[0] && !argv[0].startsWith("-") ? argv.shift()! : "all";
+if (mode === "sessions") {
+  // Fetch sessions with many partitions, with and without them (its own client: librdkafka has no sessions).
+  const child = Bun.spawn([process.execPath, path.join(import.meta.dir, "fetch-sessions.ts"), ...argv], { stdio: ["inherit", "inherit", "inherit"] });
+  process.exit(await child.exited);
+}
 if (!["produce", "fetch", "all"].includes(mode)) usage(`unknown mode ${mode}`);
 const opt = {
   bootstrap: "", records: 2_000_000, size: 100, acks: "1", lingerMs: 5, partitions: 1,
@@ -61,7 +67,7 @@ if (opt.security && (opt.bootstrap || opt.profile)) usage("--security works with
 const securities = opt.security === "COMPARE" ? ["PLAINTEXT", "SSL", "SASL_SSL"] : [opt.security || "PLAINTEXT"];
 
 function usage(msg: string): never {
-  console.error(`${msg ? `bench: ${msg}\n` : ""}` + fs.readFileSync(import.meta.path, "utf8").split("\n").slice(0, 14).join("\n"));
+  console.error(`${msg ? `bench: ${msg}\n` : ""}` + fs.readFileSync(import.meta.path, "utf8").split("\n").slice(0, 15).join("\n"));
   process.exit(msg ? 2 : 0);
 }
 

@@ -121,7 +121,7 @@ function compileType(type: FieldType, version: number, flexible: boolean, nullab
   if (type.kind === "struct") {
     const s = compileStruct(type.fields, version, flexible);
     if (!nullable) return { dec: s.decode, enc: (w, v) => s.encode(w, v ?? {}) };
-    // A nullable struct is preceded by an int8 marker: -1 for null, 1 when the struct follows.
+    // A nullable struct is preceded by a presence byte: -1 for null, 1 for a value (Kafka's generator).
     return {
       dec: (r) => (r.int8() < 0 ? null : s.decode(r)),
       enc: (w, v) => {
@@ -159,8 +159,9 @@ interface CompiledStruct {
 
 function compileStruct(fields: readonly Field[], version: number, flexible: boolean): CompiledStruct {
   const regular: { name: string; dec: Decode; enc: Encode; def: () => any }[] = [];
-  // `omit`: the value that is left out of the tagged section (the field's default, for scalars)
-  const tagged = new Map<number, { name: string; dec: Decode; enc: Encode; def: () => any; omit: unknown }>();
+  // `omit`: the value that is left out of the tagged section (the field's default, for scalars);
+  // `omitStruct`: a tagged struct's default, left out too when every field equals it (as Kafka does)
+  const tagged = new Map<number, { name: string; dec: Decode; enc: Encode; def: () => any; omit: unknown; omitStruct?: Record<string, unknown> }>();
   const absent: { name: string; def: () => any }[] = [];
 
   for (const field of fields) {
@@ -173,7 +174,8 @@ function compileStruct(fields: readonly Field[], version: number, flexible: bool
     const { dec, enc } = compileType(field.type, version, flexible, nullableAt(field, version));
     if (field.tag !== undefined) {
       const d = def();
-      tagged.set(field.tag, { name: field.name, dec, enc, def, omit: typeof d === "object" ? undefined : d });
+      const isStruct = typeof field.type !== "string" && field.type.kind === "struct";
+      tagged.set(field.tag, { name: field.name, dec, enc, def, omit: typeof d === "object" ? undefined : d, omitStruct: isStruct && d ? d : undefined });
     }
     else regular.push({ name: field.name, dec, enc, def });
   }
@@ -224,6 +226,7 @@ function compileStruct(fields: readonly Field[], version: number, flexible: bool
     for (const [tag, f] of tags) {
       const v = o[f.name];
       if (v === undefined || v === null || v === f.omit) continue;
+      if (f.omitStruct && isDefaultStruct(v, f.omitStruct)) continue;
       present.push([tag, f, v]);
     }
     w.uvarint(present.length);
@@ -237,6 +240,15 @@ function compileStruct(fields: readonly Field[], version: number, flexible: bool
   };
 
   return { decode, encode, decodeDefaults };
+}
+
+/** A struct value whose fields all equal the defaults (fields left out count as defaults). */
+function isDefaultStruct(v: Record<string, unknown>, defaults: Record<string, unknown>): boolean {
+  for (const k in defaults) {
+    const x = v[k];
+    if (x !== undefined && x !== defaults[k]) return false;
+  }
+  return true;
 }
 
 const cache = new WeakMap<ApiDefinition, Map<number, Codec<any>>>();

@@ -27,6 +27,7 @@ import { BrokerMetrics } from "./metrics.ts";
 import { HttpRoutes, startHttpServer, type HttpListener } from "./http/server.ts";
 import { registerOpsRoutes, type OpsState } from "./http/ops-routes.ts";
 import { Authorizer } from "./acl/authorizer.ts";
+import { FetchSessionCache } from "./fetch-sessions.ts";
 
 export interface BrokerOptions {
   /** log directory; shorthand for the `log.dirs` property */
@@ -92,6 +93,8 @@ export class Broker implements BrokerContext {
   readonly faults: FaultInjector;
   /** ACLs and authorization decisions (authorizer.class.name); null = everything is allowed */
   readonly authorizer: Authorizer | null;
+  /** incremental fetch sessions (KIP-227), at most max.incremental.fetch.session.cache.slots */
+  readonly fetchSessions: FetchSessionCache;
   readonly startedAt = Date.now();
   private readonly waiters = new Map<Partition, Set<Waiter>>();
   private stopping = false;
@@ -112,6 +115,7 @@ export class Broker implements BrokerContext {
     this.groups = GroupCoordinator.forBroker(config, log, this.topics);
     this.txn = new TransactionCoordinator(this);
     this.faults = new FaultInjector([...registry.values()].map((h) => h.api));
+    this.fetchSessions = new FetchSessionCache(() => Number(config.get("max.incremental.fetch.session.cache.slots")));
   }
 
   get nodeId(): number {

@@ -85,6 +85,8 @@ export const PROPERTIES: Record<string, PropertySpec> = {
   "producer.id.expiration.ms": { kind: "int", default: "86400000", min: 1 },
   // Brook's own: host:port of the HTTP listener (metrics, health, web console); unset = off.
   "brook.http.listener": { kind: "string", default: null },
+  "max.incremental.fetch.session.cache.slots": { kind: "int", default: "1000", min: 0 },
+  "max.request.partition.size.limit": { kind: "int", default: "2000", min: 1 },
   // Accepted for compatibility with stock Kafka config files; no effect on a single in-process node.
   "process.roles": { kind: "list", default: "broker,controller", noEffect: true },
   "controller.quorum.voters": { kind: "list", default: null, noEffect: true },

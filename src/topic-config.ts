@@ -143,12 +143,25 @@ export interface Synonym {
   source: number;
 }
 
-/** Broker properties that supply a topic config's default, in order of precedence. */
+/** Broker properties that supply a topic config's default, in order of precedence (the first is its primary). */
 export function brokerSynonymsOf(name: string): string[] {
-  if (name === "retention.ms") return ["log.retention.ms", "log.retention.minutes", "log.retention.hours"];
-  if (name === "segment.ms") return ["log.roll.ms", "log.roll.hours"];
+  if (name === "retention.ms") return RETENTION_GROUP;
+  if (name === "segment.ms") return ROLL_GROUP;
+  if (name === "flush.ms") return FLUSH_GROUP;
   const syn = TOPIC_CONFIGS[name]?.synonym;
   return syn ? [syn] : [];
+}
+
+const RETENTION_GROUP = ["log.retention.ms", "log.retention.minutes", "log.retention.hours"];
+const ROLL_GROUP = ["log.roll.ms", "log.roll.hours"];
+const FLUSH_GROUP = ["log.flush.interval.ms", "log.flush.scheduler.interval.ms"];
+
+/** The broker properties that can set a broker property (Kafka's DynamicBrokerConfig.brokerConfigSynonyms). */
+export function brokerPropertySynonyms(name: string): string[] {
+  if (RETENTION_GROUP.includes(name)) return RETENTION_GROUP;
+  if (ROLL_GROUP.includes(name)) return ROLL_GROUP;
+  if (name === "log.flush.interval.ms") return FLUSH_GROUP;
+  return [name];
 }
 
 const LONG_MAX_SAFE = Number.MAX_SAFE_INTEGER;
@@ -161,28 +174,44 @@ export function brokerValueString(v: string | number | boolean | string[] | null
   return String(v);
 }
 
-/**
- * The layers a broker property's value may come from, strongest first: dynamic per-broker, dynamic
- * cluster default, server.properties / overrides, Kafka's default (only when it has one).
- */
-export function brokerPropertyLayers(name: string, broker: BrokerConfig): Synonym[] {
-  const out: Synonym[] = [];
+/** Where a broker property's value may come from, strongest first (Kafka's ConfigSource order). */
+function layersOf(broker: BrokerConfig): [(name: string) => string | undefined, number][] {
   const dyn = broker.dynamic;
-  if (dyn?.perBroker.has(name)) out.push({ name, value: dyn.perBroker.get(name)!, source: ConfigSource.DYNAMIC_BROKER_CONFIG });
-  if (dyn?.clusterDefault.has(name)) out.push({ name, value: dyn.clusterDefault.get(name)!, source: ConfigSource.DYNAMIC_DEFAULT_BROKER_CONFIG });
-  if (broker.raw.has(name)) out.push({ name, value: broker.raw.get(name)!, source: ConfigSource.STATIC_BROKER_CONFIG });
-  const spec = PROPERTIES[name];
-  if (spec && spec.default !== null) out.push({ name, value: spec.default, source: ConfigSource.DEFAULT_CONFIG });
-  return out;
+  return [
+    [(n) => dyn?.perBroker.get(n), ConfigSource.DYNAMIC_BROKER_CONFIG],
+    [(n) => dyn?.clusterDefault.get(n), ConfigSource.DYNAMIC_DEFAULT_BROKER_CONFIG],
+    [(n) => broker.raw.get(n), ConfigSource.STATIC_BROKER_CONFIG],
+    [(n) => PROPERTIES[n]?.default ?? undefined, ConfigSource.DEFAULT_CONFIG],
+  ];
 }
 
-/** The synonyms of a topic config: its topic-level value, then every layer of its broker synonyms. */
+/**
+ * Kafka's synonym list for `primary` (ConfigHelper.configSynonyms): every layer in turn, strongest
+ * first, and within it every name that can set the value; then everything before the first entry named
+ * `primary` is dropped. So `log.retention.hours`' default alone gives an empty list for `log.retention.ms`.
+ */
+export function configSynonyms(primary: string, names: readonly string[], broker: BrokerConfig): Synonym[] {
+  const out: Synonym[] = [];
+  for (const [valueOf, source] of layersOf(broker))
+    for (const n of names) {
+      const value = valueOf(n);
+      if (value !== undefined) out.push({ name: n, value, source });
+    }
+  const first = out.findIndex((s) => s.name === primary);
+  return first < 0 ? [] : out.slice(first);
+}
+
+/** The synonyms of a broker property, as DescribeConfigs on the broker resource lists them. */
+export function brokerPropertyLayers(name: string, broker: BrokerConfig): Synonym[] {
+  return configSynonyms(name, brokerPropertySynonyms(name), broker);
+}
+
+/** The synonyms of a topic config: its topic-level value, then its broker synonyms as Kafka lists them. */
 export function topicConfigSynonyms(explicit: Record<string, string>, name: string, broker: BrokerConfig): Synonym[] {
   const out: Synonym[] = [];
   if (explicit[name] !== undefined) out.push({ name, value: explicit[name]!, source: ConfigSource.DYNAMIC_TOPIC_CONFIG });
-  // As in Kafka, a stronger synonym set anywhere beats a weaker one (log.retention.ms in
-  // server.properties beats a dynamic log.retention.hours), so the order is by name, then by layer.
-  for (const p of brokerSynonymsOf(name)) out.push(...brokerPropertyLayers(p, broker));
+  const names = brokerSynonymsOf(name);
+  if (names.length > 0) out.push(...configSynonyms(names[0]!, names, broker));
   return out;
 }
 

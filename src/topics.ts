@@ -1,6 +1,11 @@
 // Topics and their partitions: creation (validated like Kafka), deletion, lookup, and the durable topic
 // catalogue. The catalogue is a small JSON file in the first log dir, replaced atomically
 // (write + fsync + rename) so a crash leaves either the old or the new version.
+// Each topic has a random id (Kafka's UUID rules) kept for its life and a fresh one when a topic of the
+// same name is created again, and a partition leader epoch. With one broker leadership never moves, so
+// the epoch changes only when the topic is re-created: one more than any epoch that name had before (the
+// catalogue remembers the last epoch of deleted topics), so clients holding the old topic's epoch are
+// fenced (KIP-320) instead of reading the new log at the old positions.
 import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import { randomBytes } from "node:crypto";
@@ -13,6 +18,8 @@ export interface Partition {
   topic: string;
   index: number;
   log: PartitionLog;
+  /** the id of the topic this partition belongs to (a re-created topic has new Partition objects) */
+  topicId: string;
 }
 
 export interface Topic {
@@ -28,6 +35,8 @@ export interface Topic {
    * (see inSyncReplicaCount).
    */
   replicationFactor: number;
+  /** the partitions' leader epoch */
+  leaderEpoch: number;
 }
 
 interface CatalogueEntry {
@@ -38,6 +47,29 @@ interface CatalogueEntry {
   internal?: boolean;
   dirs: string[];
   replicationFactor?: number;
+  leaderEpoch?: number;
+}
+
+/** The catalogue file; older versions wrote only the topic list. */
+interface Catalogue {
+  topics: CatalogueEntry[];
+  /** the last leader epoch of each deleted topic name, so a re-created topic starts above it */
+  retiredLeaderEpochs?: Record<string, number>;
+}
+
+const ZERO_TOPIC_ID = "0".repeat(32);
+/** Kafka's reserved id of the metadata topic. */
+const METADATA_TOPIC_ID = "0".repeat(31) + "1";
+
+/** A random topic id as Kafka makes them: a version-4 UUID that is neither reserved nor "-"-prefixed in base64. */
+export function newTopicId(): string {
+  for (;;) {
+    const b = randomBytes(16);
+    b[6] = (b[6]! & 0x0f) | 0x40;
+    b[8] = (b[8]! & 0x3f) | 0x80;
+    const id = b.toString("hex");
+    if (id !== ZERO_TOPIC_ID && id !== METADATA_TOPIC_ID && !b.toString("base64url").startsWith("-")) return id;
+  }
 }
 
 const CATALOGUE = "brook-topics.json";
@@ -65,7 +97,9 @@ export function validateTopicName(name: string): string | null {
 
 export class TopicStore {
   private readonly topics = new Map<string, Topic>();
+  private readonly byTopicId = new Map<string, Topic>();
   private readonly dirOf = new Map<string, string[]>();
+  private readonly retiredEpochs = new Map<string, number>();
   private nextDir = 0;
 
   constructor(
@@ -79,14 +113,17 @@ export class TopicStore {
     for (const dir of this.logDirs) mkdirSync(dir, { recursive: true });
     const path = join(this.logDirs[0]!, CATALOGUE);
     if (!existsSync(path)) return;
-    const entries = JSON.parse(readFileSync(path, "utf8")) as CatalogueEntry[];
-    for (const e of entries) {
-      const topic: Topic = { name: e.name, id: e.id, partitions: [], configs: e.configs, internal: !!e.internal, replicationFactor: e.replicationFactor ?? 1 };
+    const parsed = JSON.parse(readFileSync(path, "utf8")) as Catalogue | CatalogueEntry[];
+    const catalogue: Catalogue = Array.isArray(parsed) ? { topics: parsed } : parsed;
+    for (const [name, epoch] of Object.entries(catalogue.retiredLeaderEpochs ?? {})) this.retiredEpochs.set(name, epoch);
+    for (const e of catalogue.topics) {
+      const topic: Topic = { name: e.name, id: e.id, partitions: [], configs: e.configs, internal: !!e.internal, leaderEpoch: e.leaderEpoch ?? 0, replicationFactor: e.replicationFactor ?? 1 };
       for (let i = 0; i < e.partitions; i++) {
         const dir = e.dirs[i] ?? this.logDirs[0]!;
-        topic.partitions.push({ topic: e.name, index: i, log: PartitionLog.open(join(dir, `${e.name}-${i}`), this.logConfig(e.configs)) });
+        topic.partitions.push(this.openPartition(topic, i, dir));
       }
       this.topics.set(e.name, topic);
+      this.byTopicId.set(e.id, topic);
       this.dirOf.set(e.name, e.dirs);
     }
     this.log.info(`loaded ${this.topics.size} topics from ${this.logDirs.join(",")}`);
@@ -105,8 +142,14 @@ export class TopicStore {
   }
 
   byId(id: string): Topic | undefined {
-    for (const t of this.topics.values()) if (t.id === id) return t;
-    return undefined;
+    return this.byTopicId.get(id);
+  }
+
+  /** Opens (creating if needed) a partition's log, led by this broker in the topic's epoch. */
+  private openPartition(topic: Topic, index: number, dir: string): Partition {
+    const log = PartitionLog.open(join(dir, `${topic.name}-${index}`), this.logConfig(topic.configs));
+    log.becomeLeader(topic.leaderEpoch);
+    return { topic: topic.name, index, log, topicId: topic.id };
   }
 
   /**
@@ -132,14 +175,17 @@ export class TopicStore {
   }
 
   create(name: string, partitions: number, configs: Record<string, string> = {}, internal = false, replicationFactor = 1): Topic {
-    const topic: Topic = { name, id: randomBytes(16).toString("hex"), partitions: [], configs, internal, replicationFactor };
+    const retired = this.retiredEpochs.get(name);
+    const topic: Topic = { name, id: newTopicId(), partitions: [], configs, internal, leaderEpoch: retired === undefined ? 0 : retired + 1, replicationFactor };
     const dirs: string[] = [];
     for (let i = 0; i < partitions; i++) {
       const dir = this.logDirs[this.nextDir++ % this.logDirs.length]!;
       dirs.push(dir);
-      topic.partitions.push({ topic: name, index: i, log: PartitionLog.open(join(dir, `${name}-${i}`), this.logConfig(configs)) });
+      topic.partitions.push(this.openPartition(topic, i, dir));
     }
     this.topics.set(name, topic);
+    this.byTopicId.set(topic.id, topic);
+    this.retiredEpochs.delete(name);
     this.dirOf.set(name, dirs);
     this.persist();
     this.log.info(`created topic ${name} with ${partitions} partition(s)`);
@@ -173,7 +219,7 @@ export class TopicStore {
     for (let i = topic.partitions.length; i < count; i++) {
       const dir = this.logDirs[this.nextDir++ % this.logDirs.length]!;
       dirs[i] = dir;
-      topic.partitions.push({ topic: name, index: i, log: PartitionLog.open(join(dir, `${name}-${i}`), this.logConfig(topic.configs)) });
+      topic.partitions.push(this.openPartition(topic, i, dir));
     }
     this.dirOf.set(name, dirs);
     this.persist();
@@ -194,7 +240,9 @@ export class TopicStore {
     const topic = this.topics.get(name);
     if (!topic) return false;
     this.topics.delete(name);
+    this.byTopicId.delete(topic.id);
     this.dirOf.delete(name);
+    this.retiredEpochs.set(name, topic.leaderEpoch);
     this.persist();
     for (const p of topic.partitions) p.log.delete();
     this.log.info(`deleted topic ${name}`);
@@ -210,16 +258,20 @@ export class TopicStore {
   }
 
   private persist(): void {
-    const entries: CatalogueEntry[] = [...this.topics.values()].map((t) => ({
-      name: t.name,
-      id: t.id,
-      partitions: t.partitions.length,
-      configs: t.configs,
-      internal: t.internal || undefined,
-      dirs: this.dirOf.get(t.name) ?? [],
-      replicationFactor: t.replicationFactor > 1 ? t.replicationFactor : undefined,
-    }));
-    writeFileAtomic(join(this.logDirs[0]!, CATALOGUE), JSON.stringify(entries, null, 1));
+    const catalogue: Catalogue = {
+      topics: [...this.topics.values()].map((t) => ({
+        name: t.name,
+        id: t.id,
+        partitions: t.partitions.length,
+        configs: t.configs,
+        internal: t.internal || undefined,
+        dirs: this.dirOf.get(t.name) ?? [],
+        leaderEpoch: t.leaderEpoch,
+        replicationFactor: t.replicationFactor > 1 ? t.replicationFactor : undefined,
+      })),
+      retiredLeaderEpochs: Object.fromEntries(this.retiredEpochs),
+    };
+    writeFileAtomic(join(this.logDirs[0]!, CATALOGUE), JSON.stringify(catalogue, null, 1));
   }
 }
 

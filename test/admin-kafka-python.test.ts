@@ -47,7 +47,7 @@ describe("kafka-python admin", () => {
     ]);
     const v1 = (await admin("describe_topic_configs", { topic, keys: ["retention.ms"], synonyms: true })).result[0];
     // v1 entries: [name, value, read_only, config_source, is_sensitive, synonyms]
-    expect(v1.resources[0][4]).toEqual([["retention.ms", "60000", false, 1, false, [["retention.ms", "60000", 1], ["log.retention.hours", "168", 5]]]]);
+    expect(v1.resources[0][4]).toEqual([["retention.ms", "60000", false, 1, false, [["retention.ms", "60000", 1]]]]);
   });
 
   test("describe_configs of the broker, and of an unknown topic", async () => {

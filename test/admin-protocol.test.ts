@@ -199,6 +199,52 @@ describe("request level, every version", () => {
     });
   }
 
+  test("retention.ms synonyms as Kafka lists them: nothing before the first log.retention.ms entry", async () => {
+    const describeRetention = async (b: BrokerHandle, topic: string) => {
+      const c = await KafkaClient.connect(b.address);
+      try {
+        const res = await c.request(DescribeConfigs, 4, {
+          resources: [
+            { resourceType: 2, resourceName: topic, configurationKeys: ["retention.ms"] },
+            { resourceType: 4, resourceName: "1", configurationKeys: ["log.retention.hours"] },
+          ],
+          includeSynonyms: true,
+          includeDocumentation: false,
+        });
+        return res.results.map((r) => r.configs[0]!);
+      } finally {
+        c.close();
+      }
+    };
+    // Only log.retention.hours' default exists: empty list, DEFAULT_CONFIG (the broker's own entry keeps it).
+    const topic = topicName("syn-default");
+    create(topic);
+    const [t, h] = await describeRetention(broker, topic);
+    expect([t!.value, t!.configSource, t!.synonyms]).toEqual(["604800000", 5, []]);
+    expect(h!.synonyms).toEqual([{ name: "log.retention.hours", value: "168", source: 5 }]);
+
+    // server.properties sets log.retention.hours: still nothing named log.retention.ms, so still empty.
+    // With log.retention.ms set as well, the list starts there and keeps the weaker entries after it.
+    for (const [overrides, want] of [
+      [{ "log.retention.hours": "24" }, { value: "86400000", configSource: 5, synonyms: [] }],
+      [{ "log.retention.hours": "24", "log.retention.ms": "5000" }, {
+        value: "5000",
+        configSource: 4,
+        synonyms: [
+          { name: "log.retention.ms", value: "5000", source: 4 },
+          { name: "log.retention.hours", value: "24", source: 4 },
+          { name: "log.retention.hours", value: "168", source: 5 },
+        ],
+      }],
+    ] as const) {
+      await using d = await tempDir("brook-synonyms-");
+      await using b = await startBroker({ dataDir: d.path, logLevel: "warn", overrides });
+      b.broker.topics.create("t", 1);
+      const [entry] = await describeRetention(b, "t");
+      expect({ value: entry!.value, configSource: entry!.configSource, synonyms: entry!.synonyms }).toEqual(want as never);
+    }
+  });
+
   test("DescribeConfigs of broker \"\" lists the cluster-wide dynamic defaults only", async () => {
     await client.request(IncrementalAlterConfigs, 1, {
       resources: [{ resourceType: 4, resourceName: "", configs: [{ name: "log.retention.bytes", configOperation: 0, value: "123456789" }] }],

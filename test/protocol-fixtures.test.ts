@@ -28,6 +28,8 @@ import {
   OffsetFetch,
   Produce,
   SyncGroup,
+  OffsetForLeaderEpoch,
+  DescribeTopicPartitions,
 } from "../protocol/apis/index.ts";
 import type { ApiDefinition } from "../protocol/types.ts";
 
@@ -276,7 +278,11 @@ describe("hand-written fixtures", () => {
       throttleTimeMs: 0,
     };
     expect(toHex(encodeResponse(Produce, 9, value))).toBe(toHex(bytes));
-    expect(decodeResponse(Produce, 9, bytes)).toEqual(value);
+    // v10's tagged leader hints do not exist in v9: they decode to their defaults
+    const withDefaults = structuredClone(value) as any;
+    withDefaults.responses[0].partitionResponses[0].currentLeader = { leaderId: -1, leaderEpoch: -1 };
+    withDefaults.nodeEndpoints = [];
+    expect(decodeResponse(Produce, 9, bytes)).toEqual(withDefaults);
   });
 
   test("Fetch v4 request", () => {
@@ -340,6 +346,7 @@ describe("hand-written fixtures", () => {
       lastFetchedEpoch: -1,
       logStartOffset: -1,
       partitionMaxBytes: 1048576,
+      replicaDirectoryId: ZERO_UUID, // v17's tagged field, absent here
     });
     expect(decoded.forgottenTopicsData).toEqual([]);
     expect(decoded.rackId).toBe("");
@@ -523,6 +530,254 @@ describe("hand-written fixtures", () => {
   });
 });
 
+// Kafka 4 versions (issue 11): topic ids, leader epochs, fetch sessions. Written from the JSON specs.
+describe("hand-written fixtures: topic ids and leader epochs", () => {
+  const ID = "000102030405060708090a0b0c0d0e0f";
+  const ID2 = "0f0e0d0c0b0a09080706050403020100";
+
+  test("Fetch v13 request: topics and forgotten topics by id, a new session (epoch 0)", () => {
+    const bytes = hex(`
+      ffffffff          // replicaId -1 (until v14)
+      000001f4          // maxWaitMs 500
+      00000001          // minBytes 1
+      03200000          // maxBytes 52428800
+      00                // isolationLevel 0
+      00000000          // sessionId 0
+      00000000          // sessionEpoch 0: full request that asks for a session
+      02                // topics: 1
+      ${ID}             //   topicId (replaces the name from v13)
+      02                //   partitions: 1
+      00000002          //     partition 2
+      00000001          //     currentLeaderEpoch 1
+      0000000000000007  //     fetchOffset 7
+      00000001          //     lastFetchedEpoch 1
+      ffffffffffffffff  //     logStartOffset -1
+      00100000          //     partitionMaxBytes 1048576
+      00                //     no tagged fields
+      00                //   no tagged fields
+      02                // forgottenTopicsData: 1
+      ${ID2}            //   topicId
+      03 00000000 00000001 // partitions [0, 1]
+      00                //   no tagged fields
+      01                // rackId "" (compact: length + 1)
+      00                // no tagged fields
+    `);
+    const decoded = decodeRequest(Fetch, 13, bytes);
+    expect(decoded).toMatchObject({
+      replicaId: -1,
+      maxWaitMs: 500,
+      sessionId: 0,
+      sessionEpoch: 0,
+      topics: [{ topicId: ID, partitions: [{ partition: 2, currentLeaderEpoch: 1, fetchOffset: 7, lastFetchedEpoch: 1, logStartOffset: -1, partitionMaxBytes: 1048576 }] }],
+      forgottenTopicsData: [{ topicId: ID2, partitions: [0, 1] }],
+      rackId: "",
+    });
+    expect(toHex(encodeRequest(Fetch, 13, decoded))).toBe(toHex(bytes));
+  });
+
+  test("Fetch v15 request: the replica id moves into the tagged replica state (tag 1)", () => {
+    const bytes = hex(`
+      000001f4 00000001 7fffffff 01  // maxWaitMs, minBytes, maxBytes, isolationLevel 1 (no replicaId from v15)
+      2a2a2a2a 00000003              // sessionId, sessionEpoch 3 (incremental)
+      01                             // topics: none
+      01                             // forgottenTopicsData: none
+      01                             // rackId ""
+      01                             // 1 tagged field
+      01 0d                          //   tag 1 (replicaState), 13 bytes
+      00000003 000000000000002a 00   //     replicaId 3, replicaEpoch 42, no tagged fields
+    `);
+    const decoded = decodeRequest(Fetch, 15, bytes);
+    expect(decoded.replicaState).toEqual({ replicaId: 3, replicaEpoch: 42 });
+    expect(decoded.replicaId).toBe(-1); // absent from v15 on: the spec default
+    expect([decoded.sessionId, decoded.sessionEpoch, decoded.isolationLevel]).toEqual([0x2a2a2a2a, 3, 1]);
+    expect(toHex(encodeRequest(Fetch, 15, decoded))).toBe(toHex(bytes));
+  });
+
+  test("Fetch v17 request: a follower's directory id, tagged (tag 0) in the partition", () => {
+    const bytes = hex(`
+      000001f4 00000001 7fffffff 00 00000000 ffffffff // no session (epoch -1)
+      02 ${ID}                        // topics: 1, topicId
+      02 00000000 ffffffff 0000000000000000 ffffffff ffffffffffffffff 00010000 // partition 0 at offset 0
+      01 00 10 ${ID2}                 //     1 tagged field: tag 0 (replicaDirectoryId), 16 bytes
+      00                              //   topic: no tagged fields
+      01 01 00                        // forgottenTopicsData: none; rackId ""; no tagged fields
+    `);
+    const decoded = decodeRequest(Fetch, 17, bytes);
+    expect(decoded.topics[0].partitions[0].replicaDirectoryId).toBe(ID2);
+    expect(decoded.sessionEpoch).toBe(-1);
+    expect(toHex(encodeRequest(Fetch, 17, decoded))).toBe(toHex(bytes));
+  });
+
+  test("Fetch v16 response: FENCED_LEADER_EPOCH with the tagged current leader and node endpoints", () => {
+    const bytes = hex(`
+      00000000          // throttleTimeMs
+      0000              // errorCode
+      12345678          // sessionId
+      02                // responses: 1
+      ${ID}             //   topicId
+      02                //   partitions: 1
+      00000000          //     partitionIndex 0
+      004a              //     errorCode 74 (FENCED_LEADER_EPOCH)
+      ffffffffffffffff  //     highWatermark -1
+      ffffffffffffffff  //     lastStableOffset -1
+      ffffffffffffffff  //     logStartOffset -1
+      00                //     abortedTransactions: compact null
+      ffffffff          //     preferredReadReplica -1
+      01                //     records: empty (compact length 0 + 1)
+      01                //     1 tagged field
+      01 09             //       tag 1 (currentLeader), 9 bytes
+      00000001 00000002 00 //      leaderId 1, leaderEpoch 2, no tagged fields
+      00                //   topic: no tagged fields
+      01                // 1 tagged field
+      00 0d             //   tag 0 (nodeEndpoints), 13 bytes
+      02 00000001 02 68 00002384 00 00 // [{nodeId 1, host "h", port 9092, rack null}]
+    `);
+    const value = {
+      throttleTimeMs: 0,
+      errorCode: 0,
+      sessionId: 0x12345678,
+      responses: [{
+        topicId: ID,
+        partitions: [{
+          partitionIndex: 0, errorCode: 74, highWatermark: -1, lastStableOffset: -1, logStartOffset: -1,
+          currentLeader: { leaderId: 1, leaderEpoch: 2 }, abortedTransactions: null, preferredReadReplica: -1, records: new Uint8Array(0),
+        }],
+      }],
+      nodeEndpoints: [{ nodeId: 1, host: "h", port: 9092, rack: null }],
+    };
+    expect(toHex(encodeResponse(Fetch, 16, value))).toBe(toHex(bytes));
+    const decoded = decodeResponse(Fetch, 16, bytes);
+    expect(decoded.nodeEndpoints).toEqual(value.nodeEndpoints);
+    expect(decoded.responses[0].partitions[0].currentLeader).toEqual({ leaderId: 1, leaderEpoch: 2 });
+  });
+
+  test("Produce v10 response: KIP-951's tagged current leader (partition tag 0) and node endpoints (tag 0)", () => {
+    const bytes = hex(`
+      02 02 74          // responses: 1, name "t"
+      02                //   partitionResponses: 1
+      00000000 0006     //     index 0, errorCode 6 (NOT_LEADER_OR_FOLLOWER)
+      ffffffffffffffff ffffffffffffffff ffffffffffffffff // baseOffset, logAppendTimeMs, logStartOffset
+      01 00             //     recordErrors: none; errorMessage: null
+      01 00 09 00000001 00000005 00 // 1 tagged field: tag 0 (currentLeader) leaderId 1, leaderEpoch 5
+      00                //   topic: no tagged fields
+      00000000          // throttleTimeMs
+      01 00 0d 02 00000001 02 68 00002384 00 00 // tag 0 (nodeEndpoints): [{1, "h", 9092, null}]
+    `);
+    const value = {
+      responses: [{ name: "t", partitionResponses: [{ index: 0, errorCode: 6, baseOffset: -1, logAppendTimeMs: -1, logStartOffset: -1, recordErrors: [], errorMessage: null, currentLeader: { leaderId: 1, leaderEpoch: 5 } }] }],
+      throttleTimeMs: 0,
+      nodeEndpoints: [{ nodeId: 1, host: "h", port: 9092, rack: null }],
+    };
+    expect(toHex(encodeResponse(Produce, 10, value))).toBe(toHex(bytes));
+    expect(decodeResponse(Produce, 10, bytes)).toEqual(value);
+    // v11 has the same layout (it only allows TRANSACTION_ABORTABLE)
+    expect(toHex(encodeResponse(Produce, 11, value))).toBe(toHex(bytes));
+  });
+
+  test("ListOffsets v10 request: earliest-local (-4) and the timeout (v10)", () => {
+    const bytes = hex(`
+      ffffffff 01       // replicaId -1, isolationLevel 1
+      02 02 74          // topics: 1, name "t"
+      02                //   partitions: 1
+      00000000 00000003 fffffffffffffffc 00 // partition 0, currentLeaderEpoch 3, timestamp -4, no tags
+      00                //   no tagged fields
+      00001388          // timeoutMs 5000
+      00                // no tagged fields
+    `);
+    const decoded = decodeRequest(ListOffsets, 10, bytes);
+    expect(decoded).toMatchObject({ replicaId: -1, isolationLevel: 1, timeoutMs: 5000, topics: [{ name: "t", partitions: [{ partitionIndex: 0, currentLeaderEpoch: 3, timestamp: -4 }] }] });
+    expect(toHex(encodeRequest(ListOffsets, 10, decoded))).toBe(toHex(bytes));
+    // v9 is the same without the timeout
+    expect(toHex(encodeRequest(ListOffsets, 9, decoded))).toBe(toHex(bytes).replace("00001388" + "00", "00"));
+  });
+
+  test("OffsetForLeaderEpoch v0 request and response", () => {
+    const req = hex(`
+      00000001 0001 74  // topics: 1, "t"
+      00000001          //   partitions: 1
+      00000000 00000005 //     partition 0, leaderEpoch 5
+    `);
+    expect(decodeRequest(OffsetForLeaderEpoch, 0, req)).toEqual({ replicaId: -2, topics: [{ topic: "t", partitions: [{ partition: 0, currentLeaderEpoch: -1, leaderEpoch: 5 }] }] });
+    const res = hex(`
+      00000001 0001 74  // topics: 1, "t"
+      00000001          //   partitions: 1
+      0000 00000000 000000000000000a // errorCode 0, partition 0, endOffset 10 (no epoch before v1)
+    `);
+    const value = { topics: [{ topic: "t", partitions: [{ errorCode: 0, partition: 0, leaderEpoch: 4, endOffset: 10 }] }] };
+    expect(toHex(encodeResponse(OffsetForLeaderEpoch, 0, value))).toBe(toHex(res));
+  });
+
+  test("OffsetForLeaderEpoch v3 request (replica id, current leader epoch) and v4 (flexible)", () => {
+    const v3 = hex(`
+      ffffffff          // replicaId -1 (v3+; -2 when absent)
+      00000001 0001 74 00000001 // topics: 1, "t", partitions: 1
+      00000002 00000007 00000005 // partition 2, currentLeaderEpoch 7 (v2+), leaderEpoch 5
+    `);
+    const decoded = decodeRequest(OffsetForLeaderEpoch, 3, v3);
+    expect(decoded).toEqual({ replicaId: -1, topics: [{ topic: "t", partitions: [{ partition: 2, currentLeaderEpoch: 7, leaderEpoch: 5 }] }] });
+    const v4 = hex(`
+      ffffffff 02 02 74 02 00000002 00000007 00000005 00 00 00
+    `);
+    expect(decodeRequest(OffsetForLeaderEpoch, 4, v4)).toEqual(decoded);
+    const res4 = hex(`
+      00000000          // throttleTimeMs (v2+)
+      02 02 74 02       // topics: 1, "t", partitions: 1
+      004a 00000002 ffffffff ffffffffffffffff 00 // FENCED_LEADER_EPOCH, partition 2, leaderEpoch -1, endOffset -1
+      00 00             // topic and response tagged fields
+    `);
+    const value = { throttleTimeMs: 0, topics: [{ topic: "t", partitions: [{ errorCode: 74, partition: 2, leaderEpoch: -1, endOffset: -1 }] }] };
+    expect(toHex(encodeResponse(OffsetForLeaderEpoch, 4, value))).toBe(toHex(res4));
+    expect(decodeResponse(OffsetForLeaderEpoch, 4, res4)).toEqual(value);
+  });
+
+  test("DescribeTopicPartitions v0 request: a cursor is a nullable struct (presence byte)", () => {
+    const withCursor = hex(`
+      03 02 61 00 02 62 00 // topics: [a, b], each with no tagged fields
+      000007d0          // responsePartitionLimit 2000
+      01                // cursor: present
+      02 62 00000003 00 //   topicName "b", partitionIndex 3, no tagged fields
+      00                // no tagged fields
+    `);
+    const decoded = decodeRequest(DescribeTopicPartitions, 0, withCursor);
+    expect(decoded).toEqual({ topics: [{ name: "a" }, { name: "b" }], responsePartitionLimit: 2000, cursor: { topicName: "b", partitionIndex: 3 } });
+    expect(toHex(encodeRequest(DescribeTopicPartitions, 0, decoded))).toBe(toHex(withCursor));
+    const noCursor = hex(`
+      01 00000064 ff 00 // topics: none (all), limit 100, cursor: null (-1), no tagged fields
+    `);
+    expect(decodeRequest(DescribeTopicPartitions, 0, noCursor)).toEqual({ topics: [], responsePartitionLimit: 100, cursor: null });
+    expect(toHex(encodeRequest(DescribeTopicPartitions, 0, { topics: [], responsePartitionLimit: 100, cursor: null }))).toBe(toHex(noCursor));
+  });
+
+  test("DescribeTopicPartitions v0 response with a next cursor", () => {
+    const bytes = hex(`
+      00000000          // throttleTimeMs
+      02                // topics: 1
+      0000 02 61 ${ID} 00 // errorCode 0, name "a", topicId, isInternal false
+      02                //   partitions: 1
+      0000 00000000 00000001 00000002 // errorCode 0, partitionIndex 0, leaderId 1, leaderEpoch 2
+      02 00000001 02 00000001 // replicaNodes [1], isrNodes [1]
+      00 00 01 00       //     eligibleLeaderReplicas null, lastKnownElr null, offlineReplicas [], no tags
+      00000df8          //   topicAuthorizedOperations (READ..ALTER, DESCRIBE_CONFIGS, ALTER_CONFIGS)
+      00                //   no tagged fields
+      01 02 61 00000001 00 // nextCursor: present, "a", partition 1, no tagged fields
+      00                // no tagged fields
+    `);
+    const value = {
+      throttleTimeMs: 0,
+      topics: [{
+        errorCode: 0, name: "a", topicId: ID, isInternal: false,
+        partitions: [{ errorCode: 0, partitionIndex: 0, leaderId: 1, leaderEpoch: 2, replicaNodes: [1], isrNodes: [1], eligibleLeaderReplicas: null, lastKnownElr: null, offlineReplicas: [] }],
+        topicAuthorizedOperations: 0xdf8,
+      }],
+      nextCursor: { topicName: "a", partitionIndex: 1 },
+    };
+    expect(toHex(encodeResponse(DescribeTopicPartitions, 0, value))).toBe(toHex(bytes));
+    expect(decodeResponse(DescribeTopicPartitions, 0, bytes)).toEqual(value);
+    const last = encodeResponse(DescribeTopicPartitions, 0, { ...value, nextCursor: null });
+    expect(toHex(last).slice(-4)).toBe("ff00"); // null cursor: presence byte -1, then the tagged fields
+  });
+});
+
 // ---------------------------------------------------------------------------------------------------
 // 2. kafkajs-encoded requests, decoded by Brook
 // ---------------------------------------------------------------------------------------------------
@@ -660,6 +915,7 @@ describe("kafkajs requests decode in Brook", () => {
       lastFetchedEpoch: -1,
       logStartOffset: -1,
       partitionMaxBytes: 999,
+      replicaDirectoryId: ZERO_UUID,
     });
   });
 

@@ -41,6 +41,8 @@ import { CreateAcls } from "./30-create-acls.ts";
 import { DeleteAcls } from "./31-delete-acls.ts";
 import { DescribeUserScramCredentials } from "./50-describe-user-scram-credentials.ts";
 import { AlterUserScramCredentials } from "./51-alter-user-scram-credentials.ts";
+import { OffsetForLeaderEpoch } from "./23-offset-for-leader-epoch.ts";
+import { DescribeTopicPartitions } from "./75-describe-topic-partitions.ts";
 import type { ApiDefinition } from "../types.ts";
 
 export {
@@ -86,6 +88,8 @@ export {
   DeleteAcls,
   DescribeUserScramCredentials,
   AlterUserScramCredentials,
+  OffsetForLeaderEpoch,
+  DescribeTopicPartitions,
 };
 
 export const allApis: readonly ApiDefinition[] = [
@@ -131,4 +135,6 @@ export const allApis: readonly ApiDefinition[] = [
   DeleteAcls,
   DescribeUserScramCredentials,
   AlterUserScramCredentials,
+  OffsetForLeaderEpoch,
+  DescribeTopicPartitions,
 ];

@@ -21,6 +21,9 @@ import { CONSUMER_PROTOCOL_TYPE, decodeSubscription } from "./consumer-protocol.
 import type { CoordinatorContext } from "./context.ts";
 import { EMPTY_BYTES, Group, Member, type JoinResult, type Protocol, type SyncResult } from "./group.ts";
 
+/** Shortest wait before members that did not send SyncGroup are dropped (see completeJoin). */
+const PENDING_SYNC_MIN_MS = 200;
+
 /** How long a new member may stay parked in its first JoinGroup (Kafka's NewMemberJoinTimeoutMs). */
 export const NEW_MEMBER_JOIN_TIMEOUT_MS = 5 * 60 * 1000;
 
@@ -420,7 +423,11 @@ export class ClassicRebalance {
       group.pendingSyncMembers.add(m.memberId);
     }
     const generation = group.generationId;
-    group.syncTimer = setTimeout(() => this.expirePendingSync(group, generation), group.rebalanceTimeoutMs);
+    // Kafka expires pending syncs from a timer reaper thread, never in the same step as the join
+    // response, so a SyncGroup sent right after a join with a 0 ms rebalance timeout (kafkajs' broker
+    // tests leave it undefined) still wins there. A floor gives Brook's single thread the same slack.
+    const syncDeadline = Math.max(group.rebalanceTimeoutMs, PENDING_SYNC_MIN_MS);
+    group.syncTimer = setTimeout(() => this.expirePendingSync(group, generation), syncDeadline);
     group.syncTimer.unref?.();
   }
 

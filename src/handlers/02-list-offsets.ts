@@ -1,18 +1,28 @@
-// ListOffsets v0–v7: earliest (-2), latest (-1; the last stable offset under read_committed), a
+// ListOffsets v0–v10: earliest (-2), latest (-1; the last stable offset under read_committed), a
 // timestamp (the first record at or after it, found through the time index and then inside its
-// batch), and max timestamp (-3, v7, KIP-734). v0's old-style answer is a one-element offset list.
-// Under read_committed (v2+) a timestamp lookup answers only offsets below the last stable offset, as
-// Kafka's fetchOffsetForTimestamp does. With an authorizer each topic needs DESCRIBE
-// (TOPIC_AUTHORIZATION_FAILED per partition, before the existence check).
+// batch), max timestamp (-3, v7, KIP-734), earliest local (-4, v8: the log start offset, Brook keeps
+// no remote tier) and latest tiered (-5, v9: -1, nothing is tiered). v0's old-style answer is a
+// one-element offset list. Under read_committed (v2+) a timestamp lookup answers only offsets below the
+// last stable offset, as Kafka's fetchOffsetForTimestamp does. v4+ answers carry the leader epoch as
+// Kafka finds it (the current one for latest, the epoch history for earliest, the found batch's stamp
+// otherwise) and fence a stale current leader epoch. v10's timeout only bounds remote lookups. With an
+// authorizer each topic needs DESCRIBE (TOPIC_AUTHORIZATION_FAILED per partition, before the existence check).
 import { ListOffsets } from "../../protocol/apis/02-list-offsets.ts";
 import { ErrorCode } from "../../protocol/errors.ts";
+import { PARTITION_LEADER_EPOCH, dataView } from "../../protocol/records/batch.ts";
 import { findMaxTimestampRecord, findRecordOffsetByTimestamp } from "../../protocol/records/records.ts";
 import { AclOperation, ResourceType } from "../acl/acl.ts";
 import { handler } from "./handler.ts";
+import { checkCurrentLeaderEpoch } from "./leader-epoch.ts";
 
 const LATEST = -1;
 const EARLIEST = -2;
 const MAX_TIMESTAMP = -3;
+const EARLIEST_LOCAL = -4;
+const LATEST_TIERED = -5;
+
+/** The partition leader epoch stamped in a stored batch (-1 where none was). */
+const stampedEpoch = (batch: Uint8Array) => Math.max(-1, dataView(batch).getInt32(PARTITION_LEADER_EPOCH));
 
 export default handler(ListOffsets, (req, ctx) => {
   const { broker, version } = ctx;
@@ -22,35 +32,50 @@ export default handler(ListOffsets, (req, ctx) => {
       if (!ctx.authorize(AclOperation.DESCRIBE, ResourceType.TOPIC, t.name))
         return { partitionIndex: p.partitionIndex, errorCode: ErrorCode.TOPIC_AUTHORIZATION_FAILED, oldStyleOffsets: [], timestamp: -1, offset: -1, leaderEpoch: -1 };
       const part = broker.topics.partition(t.name, p.partitionIndex);
-      const answer = (offset: number, timestamp: number, errorCode: number = ErrorCode.NONE) => ({
+      const answer = (offset: number, timestamp: number, leaderEpoch: number, errorCode: number = ErrorCode.NONE) => ({
         partitionIndex: p.partitionIndex,
         errorCode,
         oldStyleOffsets: offset >= 0 ? [offset] : [],
         timestamp,
         offset,
-        leaderEpoch: errorCode === ErrorCode.NONE ? 0 : -1,
+        leaderEpoch: errorCode === ErrorCode.NONE ? leaderEpoch : -1,
       });
-      if (!part) return answer(-1, -1, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
+      const fail = (errorCode: number) => answer(-1, -1, -1, errorCode);
+      if (!part) return fail(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
+      const fenced = checkCurrentLeaderEpoch(part, p.currentLeaderEpoch);
+      if (fenced !== ErrorCode.NONE) return fail(fenced);
       const log = part.log;
+      const history = log.epochHistory;
+      // The epoch of the log start offset, when the history reaches back that far (Kafka's check).
+      const startEpoch = () => {
+        const epoch = history.epochForOffset(log.logStartOffset);
+        return epoch >= 0 && history.earliest!.startOffset <= log.logStartOffset ? epoch : -1;
+      };
       const readCommitted = req.isolationLevel === 1;
       switch (p.timestamp) {
         case LATEST:
-          return answer(readCommitted ? broker.txn.lastStableOffset(part) : log.logEndOffset, -1);
+          return answer(readCommitted ? broker.txn.lastStableOffset(part) : log.logEndOffset, -1, log.leaderEpoch);
         case EARLIEST:
-          return answer(log.logStartOffset, -1);
+          return answer(log.logStartOffset, -1, startEpoch());
         case MAX_TIMESTAMP: {
-          if (version < 7) return answer(-1, -1, ErrorCode.UNSUPPORTED_VERSION);
+          if (version < 7) return fail(ErrorCode.UNSUPPORTED_VERSION);
           const ref = log.maxTimestampBatch();
           const found = ref ? findMaxTimestampRecord(ref.batch) : null;
-          return found ? answer(found.offset, found.timestamp) : answer(-1, -1);
+          return found ? answer(found.offset, found.timestamp, stampedEpoch(ref!.batch)) : answer(-1, -1, -1);
         }
+        case EARLIEST_LOCAL:
+          if (version < 8) return fail(ErrorCode.UNSUPPORTED_VERSION);
+          return answer(log.logStartOffset, -1, startEpoch());
+        case LATEST_TIERED:
+          if (version < 9) return fail(ErrorCode.UNSUPPORTED_VERSION);
+          return answer(-1, -1, -1);
         default: {
-          if (p.timestamp < 0) return answer(-1, -1, ErrorCode.INVALID_REQUEST);
+          if (p.timestamp < 0) return fail(ErrorCode.INVALID_REQUEST);
           const ref = log.offsetForTimestamp(p.timestamp);
           const found = ref ? findRecordOffsetByTimestamp(ref.batch, p.timestamp) : null;
           // A batch can straddle the log start offset (DeleteRecords); never answer below it.
-          if (found && readCommitted && found.offset >= broker.txn.lastStableOffset(part)) return answer(-1, -1);
-          return found ? answer(Math.max(found.offset, log.logStartOffset), found.timestamp) : answer(-1, -1);
+          if (found && readCommitted && found.offset >= broker.txn.lastStableOffset(part)) return answer(-1, -1, -1);
+          return found ? answer(Math.max(found.offset, log.logStartOffset), found.timestamp, stampedEpoch(ref!.batch)) : answer(-1, -1, -1);
         }
       }
     }),

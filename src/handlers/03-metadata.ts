@@ -15,6 +15,7 @@
 // filled in when asked for (every supported operation without an authorizer); the cluster's (v8–v10)
 // is 0 without DESCRIBE on the cluster. As Kafka orders them: described topics, then those refused
 // creation, then those refused description.
+// Leader epochs (v7+) are the topic's (see topics.ts: they change only when a topic is re-created).
 import { Metadata } from "../../protocol/apis/03-metadata.ts";
 import { ErrorCode } from "../../protocol/errors.ts";
 import type { ResponseOf } from "../../protocol/types.ts";
@@ -47,7 +48,7 @@ export function describeTopic(broker: BrokerContext, topic: Topic): TopicMetadat
       errorCode: ErrorCode.NONE,
       partitionIndex: p.index,
       leaderId: node,
-      leaderEpoch: 0,
+      leaderEpoch: topic.leaderEpoch,
       replicaNodes: replicas,
       isrNodes: isr,
       offlineReplicas: offline,

@@ -1,9 +1,13 @@
-// DeleteTopics v0–v6: by name, or (v6) by name or topic id. Deletion is immediate: the partitions'
-// files are removed once the catalogue no longer lists the topic. With an authorizer (Kafka's controller
-// rules): DELETE on the cluster allows every topic; otherwise a topic named without DESCRIBE on it is
-// TOPIC_AUTHORIZATION_FAILED before its existence is looked at, and one that exists needs DELETE on it
-// (TOPIC_AUTHORIZATION_FAILED); a known topic id without DELETE answers TOPIC_AUTHORIZATION_FAILED, with
-// the name only if the principal may DESCRIBE the topic.
+// DeleteTopics v0–v6: by name, or (v6) by name or by topic id, validated as Kafka's controller does: an
+// entry with neither or both is INVALID_REQUEST, a name or id given twice gets one INVALID_REQUEST
+// answer ("Duplicate topic name." / "Duplicate topic id."), so does a name that maps to an id also
+// given; an unknown id is UNKNOWN_TOPIC_ID, an unknown name UNKNOWN_TOPIC_OR_PARTITION. Deletion is
+// immediate: the partitions' files are removed once the catalogue no longer lists the topic. Kafka
+// shuffles its answers; Brook keeps the request's order.
+// With an authorizer (Kafka's controller rules): DELETE on the cluster allows every topic; otherwise a
+// topic named without DESCRIBE on it is TOPIC_AUTHORIZATION_FAILED before its existence is looked at,
+// and one that exists needs DELETE on it (TOPIC_AUTHORIZATION_FAILED); a known topic id without DELETE
+// answers TOPIC_AUTHORIZATION_FAILED, with the name only if the principal may DESCRIBE the topic.
 import { DeleteTopics } from "../../protocol/apis/20-delete-topics.ts";
 import { ErrorCode } from "../../protocol/errors.ts";
 import { AclOperation, CLUSTER_NAME, ResourceType } from "../acl/acl.ts";
@@ -11,34 +15,98 @@ import { handler } from "./handler.ts";
 
 const ZERO_ID = "0".repeat(32);
 
+interface Result {
+  name: string | null;
+  topicId: string;
+  errorCode: number;
+  errorMessage: string | null;
+}
+
 export default handler(DeleteTopics, (req, ctx) => {
   const { broker, version } = ctx;
   const wanted =
     version >= 6
       ? (req.topics ?? []).map((t) => ({ name: t.name, topicId: t.topicId }))
       : req.topicNames.map((name) => ({ name: name as string | null, topicId: ZERO_ID }));
+  if (!broker.config.deleteTopicEnable) {
+    const responses = wanted.map(({ name, topicId }) => ({ name, topicId, errorCode: ErrorCode.TOPIC_DELETION_DISABLED, errorMessage: "Topic deletion is disabled." }));
+    return { throttleTimeMs: 0, responses };
+  }
   let clusterDelete: boolean | undefined;
   const may = (op: AclOperation, topic: string) =>
     (clusterDelete ??= ctx.authorize(AclOperation.DELETE, ResourceType.CLUSTER, CLUSTER_NAME, false)) || ctx.authorize(op, ResourceType.TOPIC, topic);
-  const refused = { errorCode: ErrorCode.TOPIC_AUTHORIZATION_FAILED, errorMessage: "Topic authorization failed." };
-  const responses = wanted.map(({ name, topicId }) => {
-    const topic = name !== null ? broker.topics.get(name) : broker.topics.byId(topicId);
-    const out = { name: topic?.name ?? name, topicId: topic?.id ?? topicId };
-    if (!broker.config.deleteTopicEnable)
-      return { ...out, errorCode: ErrorCode.TOPIC_DELETION_DISABLED, errorMessage: "Topic deletion is disabled." };
-    if (name !== null && !may(AclOperation.DESCRIBE, name)) return { name, topicId: ZERO_ID, ...refused };
-    if (topic && !may(AclOperation.DELETE, topic.name))
-      return { ...out, name: name !== null || may(AclOperation.DESCRIBE, topic.name) ? topic.name : null, ...refused };
-    if (!topic)
-      return name === null
-        ? { ...out, errorCode: ErrorCode.UNKNOWN_TOPIC_ID, errorMessage: "This server does not host this topic ID." }
-        : { ...out, errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, errorMessage: "This server does not host this topic-partition." };
-    if (name !== null && topicId !== ZERO_ID && topic.id !== topicId)
-      return { ...out, errorCode: ErrorCode.INVALID_REQUEST, errorMessage: "Topic name and id do not match." };
-    broker.topics.delete(topic.name);
-    broker.groups.deleteTopicOffsets(topic.name); // as Kafka: a deleted topic's committed offsets go too
-    broker.metrics.forgetTopic(topic.name); // and its BrokerTopicMetrics
-    return { ...out, errorCode: ErrorCode.NONE, errorMessage: null };
-  });
+  const refused = (name: string | null, topicId: string): Result => ({ name, topicId, errorCode: ErrorCode.TOPIC_AUTHORIZATION_FAILED, errorMessage: "Topic authorization failed." });
+  const responses: Result[] = [];
+  const invalid = (name: string | null, topicId: string, errorMessage: string) =>
+    responses.push({ name, topicId, errorCode: ErrorCode.INVALID_REQUEST, errorMessage });
+
+  // What each entry names, in request order; repeated names/ids are answered once, as errors.
+  const seen = new Map<string, number>();
+  const targets: ({ by: "name"; name: string } | { by: "id"; id: string })[] = [];
+  for (const { name, topicId } of wanted) {
+    if (name === null && topicId === ZERO_ID) invalid(null, ZERO_ID, "Neither topic name nor id were specified.");
+    else if (name !== null && topicId !== ZERO_ID) invalid(name, topicId, "You may not specify both topic name and topic id.");
+    else {
+      const key = name !== null ? `n:${name}` : `i:${topicId}`;
+      seen.set(key, (seen.get(key) ?? 0) + 1);
+      if (seen.get(key) === 1) targets.push(name !== null ? { by: "name", name } : { by: "id", id: topicId });
+    }
+  }
+  const doomed = new Set<string>();
+  const ids = new Set(targets.flatMap((t) => (t.by === "id" && seen.get(`i:${t.id}`) === 1 ? [t.id] : [])));
+  for (const t of targets) {
+    if (t.by === "name") {
+      if (seen.get(`n:${t.name}`)! > 1) {
+        invalid(t.name, ZERO_ID, "Duplicate topic name.");
+        continue;
+      }
+      if (!may(AclOperation.DESCRIBE, t.name)) {
+        responses.push(refused(t.name, ZERO_ID));
+        continue;
+      }
+      const topic = broker.topics.get(t.name);
+      if (!topic) {
+        responses.push({ name: t.name, topicId: ZERO_ID, errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, errorMessage: "This server does not host this topic-partition." });
+        continue;
+      }
+      if (!may(AclOperation.DELETE, topic.name)) {
+        responses.push(refused(topic.name, topic.id));
+        continue;
+      }
+      if (ids.has(topic.id)) {
+        invalid(t.name, ZERO_ID, "The provided topic name maps to an ID that was already supplied.");
+        continue;
+      }
+      responses.push(remove(topic.name, topic.id));
+    } else {
+      if (seen.get(`i:${t.id}`)! > 1) {
+        invalid(null, t.id, "Duplicate topic id.");
+        continue;
+      }
+      const topic = broker.topics.byId(t.id);
+      if (!topic) {
+        responses.push({ name: null, topicId: t.id, errorCode: ErrorCode.UNKNOWN_TOPIC_ID, errorMessage: "This server does not host this topic ID." });
+        continue;
+      }
+      if (!may(AclOperation.DELETE, topic.name)) {
+        responses.push(refused(may(AclOperation.DESCRIBE, topic.name) ? topic.name : null, topic.id));
+        continue;
+      }
+      responses.push(remove(topic.name, topic.id));
+    }
+  }
+
+  // Everything is resolved before anything is deleted, so the order of the entries does not matter.
+  for (const name of doomed) {
+    const partitions = broker.topics.get(name)?.partitions ?? [];
+    broker.topics.delete(name);
+    for (const p of partitions) broker.notifyAppend(p); // long-polling fetches answer now, with the error
+    broker.groups.deleteTopicOffsets(name); // as Kafka: a deleted topic's committed offsets go too
+    broker.metrics.forgetTopic(name); // and its BrokerTopicMetrics
+  }
+  function remove(name: string, topicId: string): Result {
+    doomed.add(name);
+    return { name, topicId, errorCode: ErrorCode.NONE, errorMessage: null };
+  }
   return { throttleTimeMs: 0, responses };
 });

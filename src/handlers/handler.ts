@@ -7,6 +7,7 @@ import type { ApiDefinition, RequestOf, ResponseOf } from "../../protocol/types.
 import type { BrokerConfig } from "../config.ts";
 import type { FaultInjector } from "../faults/injector.ts";
 import type { DynamicBrokerConfig } from "../dynamic-config.ts";
+import type { FetchSessionCache } from "../fetch-sessions.ts";
 import type { GroupCoordinator } from "../group/coordinator.ts";
 import type { Logger } from "../log.ts";
 import type { BrokerMetrics } from "../metrics.ts";
@@ -41,6 +42,8 @@ export interface BrokerContext {
   readonly metrics: BrokerMetrics;
   /** the ACLs and their decisions; null when authorizer.class.name is not set (handlers use ctx.authorize) */
   readonly authorizer: Authorizer | null;
+  /** incremental fetch sessions (KIP-227) */
+  readonly fetchSessions: FetchSessionCache;
   /** Resolves when any of the partitions gets new data, or after timeoutMs. */
   waitForData(partitions: Partition[], timeoutMs: number): Promise<void>;
   /** Wakes long-polling fetches on the partition (after an append). */

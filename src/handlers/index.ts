@@ -63,6 +63,10 @@ import describeAcls from "./29-describe-acls.ts";
 import createAcls from "./30-create-acls.ts";
 import deleteAcls from "./31-delete-acls.ts";
 handlers.push(describeAcls, createAcls, deleteAcls);
+// Kafka 4 protocol: leader epochs and topic ids (issue 11).
+import offsetForLeaderEpoch from "./23-offset-for-leader-epoch.ts";
+import describeTopicPartitions from "./75-describe-topic-partitions.ts";
+handlers.push(offsetForLeaderEpoch, describeTopicPartitions);
 
 export function buildRegistry(list: Handler<any>[] = handlers): Registry {
   const registry = new Map<number, Handler>();

@@ -236,7 +236,7 @@ export function registerConsole(routes: HttpRoutes, broker: BrokerContext, state
   };
 
   async function listOffset(topic: string, partition: number, timestamp: number): Promise<number> {
-    const r = await call(ListOffsets, { replicaId: -1, isolationLevel: 0, topics: [{ name: topic, partitions: [{ partitionIndex: partition, currentLeaderEpoch: -1, timestamp, maxNumOffsets: 1 }] }] });
+    const r = await call(ListOffsets, { replicaId: -1, isolationLevel: 0, timeoutMs: 0, topics: [{ name: topic, partitions: [{ partitionIndex: partition, currentLeaderEpoch: -1, timestamp, maxNumOffsets: 1 }] }] });
     const p = r.topics?.[0]?.partitions?.[0];
     check(p?.errorCode);
     return p?.offset ?? -1;

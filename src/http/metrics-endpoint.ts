@@ -48,6 +48,7 @@ export function renderMetrics({ broker, stopping, version }: ScrapeContext): str
   connectionMetrics(x, broker);
   logMetrics(x, broker);
   groupMetrics(x, broker);
+  fetchSessionMetrics(x, broker);
   transactionMetrics(x, broker);
   maintenanceMetrics(x, broker);
   processMetrics(x);
@@ -216,6 +217,20 @@ function groupMetrics(x: Exposition, broker: BrokerContext): void {
     sums.set(k, s);
   }
   for (const s of sums.values()) x.sample("kafka_consumergroup_lag_sum", s.lag, { consumergroup: s.group, topic: s.topic });
+}
+
+/** Kafka's FetchSessionCache MBeans, plus Brook's counts of fetches by kind. */
+function fetchSessionMetrics(x: Exposition, broker: BrokerContext): void {
+  const s = broker.fetchSessions.stats();
+  x.single("kafka_server_fetchsessioncache_numincrementalfetchsessions", "gauge", "Incremental fetch sessions in the cache", s.sessions);
+  x.single("kafka_server_fetchsessioncache_numincrementalfetchpartitionscached", "gauge", "Partitions held by the cached fetch sessions", s.partitions);
+  x.single("kafka_server_fetchsessioncache_incrementalfetchsessionevictions_total", "counter", "Fetch sessions evicted to make room", s.evicted);
+  const kinds = "brook_fetch_requests_by_session_total";
+  x.family(kinds, "counter", "Fetch requests by kind: full (creating or without a session), incremental, sessionless, session errors");
+  x.sample(kinds, s.fullRequests, { kind: "full" });
+  x.sample(kinds, s.incrementalRequests, { kind: "incremental" });
+  x.sample(kinds, s.sessionlessRequests, { kind: "sessionless" });
+  x.sample(kinds, s.sessionErrors, { kind: "error" });
 }
 
 function transactionMetrics(x: Exposition, broker: BrokerContext): void {

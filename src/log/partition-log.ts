@@ -6,6 +6,8 @@
 // per the flush policy, on roll (async, for the sealed segment) and on close. `checkpoint.json` keeps
 // the recovery point (below it everything was fsynced), the log start offset and a clean-shutdown
 // flag; on open, segments at or past the recovery point of an unclean shutdown get CRC-checked.
+// Appends stamp the partition's leader epoch into each batch; `leader-epoch-checkpoint` records where
+// each epoch began (leader-epochs.ts), trimmed along with the log start offset.
 import fs from "node:fs";
 import path from "node:path";
 import {
@@ -14,10 +16,12 @@ import {
   LAST_OFFSET_DELTA,
   LOG_OVERHEAD,
   MAX_TIMESTAMP,
+  PARTITION_LEADER_EPOCH,
   dataView,
   readInt64,
 } from "../../protocol/records/batch.ts";
 import { SEGMENT_FILE_RE, Segment, segmentFileName } from "./segment.ts";
+import { LeaderEpochCache } from "./leader-epochs.ts";
 
 export interface LogConfig {
   /** segment.bytes: preallocated size of a segment; roll when the next append wouldn't fit. */
@@ -85,6 +89,8 @@ export class PartitionLog {
   private unflushed = 0;
   private lastFlushAt: number;
   private closed = false;
+  private epoch = 0;
+  private readonly epochs: LeaderEpochCache;
 
   private constructor(dir: string, config: LogConfig, segs: Segment[], ckpt: Checkpoint) {
     this.dir = dir;
@@ -97,6 +103,8 @@ export class PartitionLog {
     const start = ckpt.found ? ckpt.logStartOffset : Math.max(segs[0]!.baseOffset, ckpt.logStartOffset);
     this.startOffset = Math.min(start, this.logEndOffset);
     this.lastFlushAt = config.now();
+    this.epochs = LeaderEpochCache.load(dir);
+    this.epochs.truncateFromEnd(this.logEndOffset);
   }
 
   /** Opens (creating if needed) the log in dir, recovering from an unclean shutdown. */
@@ -141,6 +149,29 @@ export class PartitionLog {
 
   get logStartOffset(): number {
     return this.startOffset;
+  }
+
+  /** The leader epoch appends are stamped with. */
+  get leaderEpoch(): number {
+    return this.epoch;
+  }
+
+  /** Where each leader epoch began (OffsetForLeaderEpoch, fetches with a last fetched epoch). */
+  get epochHistory(): LeaderEpochCache {
+    return this.epochs;
+  }
+
+  /** This broker leads the partition in `epoch` from the current log end on (Kafka's makeLeader). */
+  becomeLeader(epoch: number): void {
+    // Batches but no history: a log from before leader epochs (Brook stamped 0 then), or a checkpoint
+    // lost with the machine; the first batch says which epoch the log starts in.
+    if (this.epochs.latestEpoch < 0 && this.logEndOffset > this.startOffset) {
+      const first = this.read(this.startOffset, 1, true);
+      if (first && first.length >= HEADER_SIZE) this.epochs.assign(Math.max(0, dataView(first).getInt32(PARTITION_LEADER_EPOCH)), this.startOffset);
+    }
+    this.epoch = epoch;
+    // An empty log has nothing to lose: its entry is written again on the next open if a crash takes it.
+    this.epochs.assign(epoch, this.logEndOffset, this.logEndOffset > 0);
   }
 
   get config(): Readonly<LogConfig> {
@@ -216,7 +247,7 @@ export class PartitionLog {
     // segment was created grows it to the new size in one step.
     if (seg.free < batches.length) seg.ensureFree(Math.max(batches.length, this.config.segmentBytes - seg.size));
     const baseOffset = seg.nextOffset;
-    seg.append(batches, baseOffset, now);
+    seg.append(batches, baseOffset, now, this.epoch);
     this.unflushed += count;
     if (this.unflushed >= this.config.flushIntervalMessages) this.flush();
     return { baseOffset, lastOffset: baseOffset + count - 1 };
@@ -300,6 +331,7 @@ export class PartitionLog {
     this.startOffset = offset;
     this.deleteSegmentsBefore(offset);
     this.writeCheckpoint(false, true);
+    this.epochs.truncateFromStart(offset);
   }
 
   /**
@@ -315,6 +347,7 @@ export class PartitionLog {
     const gone = this.segs.splice(0, n);
     if (this.segs[0]!.baseOffset > this.startOffset) this.startOffset = this.segs[0]!.baseOffset;
     this.writeCheckpoint(false, true);
+    this.epochs.truncateFromStart(this.startOffset);
     for (const s of gone) fs.rmSync(s.path, { force: true });
     return n;
   }

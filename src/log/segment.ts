@@ -143,10 +143,10 @@ export class Segment {
 
   /**
    * Copies already-validated batches to the end, giving them consecutive offsets from firstOffset and
-   * partitionLeaderEpoch 0. Per batch the length field is written last, so a process killed mid-copy
+   * the partition's leader epoch. Per batch the length field is written last, so a process killed mid-copy
    * leaves a zero length there and recovery stops cleanly before it. Returns the next offset.
    */
-  append(src: Uint8Array, firstOffset: number, now: number): number {
+  append(src: Uint8Array, firstOffset: number, now: number, leaderEpoch = 0): number {
     const sv = dataView(src);
     const m = this.map, v = this.view;
     let offset = firstOffset;
@@ -154,7 +154,7 @@ export class Segment {
       const size = sv.getInt32(p + BATCH_LENGTH) + LOG_OVERHEAD;
       const dst = this.size;
       writeInt64(v, dst, offset);
-      v.setInt32(dst + PARTITION_LEADER_EPOCH, 0);
+      v.setInt32(dst + PARTITION_LEADER_EPOCH, leaderEpoch);
       m.set(src.subarray(p + MAGIC, p + size), dst + MAGIC);
       v.setInt32(dst + BATCH_LENGTH, size - LOG_OVERHEAD);
       this.indexBatch(dst, offset, readInt64(sv, p + MAX_TIMESTAMP));

@@ -18,6 +18,8 @@ import { TransactionCoordinator } from "./txn/coordinator.ts";
 import { DynamicBrokerConfig } from "./dynamic-config.ts";
 import { LogMaintenance } from "./log/maintenance.ts";
 import { FaultInjector } from "./faults/injector.ts";
+import { ClientQuotaStore, QuotaEnforcer } from "./quotas/client-quotas.ts";
+import { ClientTelemetry } from "./telemetry/client-telemetry.ts";
 
 export interface BrokerOptions {
   /** log directory; shorthand for the `log.dirs` property */
@@ -70,6 +72,10 @@ export class Broker implements BrokerContext {
   readonly clusterId: string;
   /** fault injection for client tests: `broker.faults.inject({ api: "Produce", error: "NOT_LEADER_OR_FOLLOWER", times: 3 })` */
   readonly faults: FaultInjector;
+  /** client quotas (AlterClientQuotas), enforced on Produce and Fetch */
+  readonly quotas: QuotaEnforcer;
+  /** client telemetry (KIP-714): subscriptions and the metrics clients push (`telemetry.clients()`) */
+  readonly telemetry: ClientTelemetry;
   readonly startedAt = Date.now();
   private readonly waiters = new Map<Partition, Set<Waiter>>();
   private stopping = false;
@@ -87,6 +93,12 @@ export class Broker implements BrokerContext {
     this.groups = GroupCoordinator.forBroker(config, log, this.topics);
     this.txn = new TransactionCoordinator(this);
     this.faults = new FaultInjector([...registry.values()].map((h) => h.api));
+    this.quotas = new QuotaEnforcer(
+      ClientQuotaStore.load(config.logDirs[0]!, log),
+      config.get("quota.window.num") as number,
+      config.get("quota.window.size.seconds") as number,
+    );
+    this.telemetry = ClientTelemetry.load(config.logDirs[0]!, log, config.get("telemetry.max.bytes") as number);
   }
 
   get nodeId(): number {
@@ -273,10 +285,11 @@ function listen(
       open(socket: Socket<{ conn: Connection }>) {
         const peer = `${socket.remoteAddress}`;
         const session = { principal: "User:ANONYMOUS", clientHost: socket.remoteAddress };
-        const conn = new Connection(
+        const channel = { mute: (ms: number) => conn.mute(ms) };
+        const conn: Connection = new Connection(
           socket as Socket<unknown>,
           broker.config.socketRequestMaxBytes,
-          createResponder(broker, registry, log, peer, context, session),
+          createResponder(broker, registry, log, peer, context, session, channel),
           log,
           peer,
         );

@@ -99,6 +99,11 @@ export const PROPERTIES: Record<string, PropertySpec> = {
   "zookeeper.connection.timeout.ms": { kind: "int", default: null, noEffect: true },
   "group.coordinator.rebalance.protocols": { kind: "list", default: "classic,consumer" },
   "unclean.leader.election.enable": { kind: "bool", default: "false", noEffect: true },
+  // Client quotas (src/quotas/client-quotas.ts): the samples of the byte-rate sensors.
+  "quota.window.num": { kind: "int", default: "11", min: 1 },
+  "quota.window.size.seconds": { kind: "int", default: "1", min: 1 },
+  // Client telemetry (src/telemetry/client-telemetry.ts): the largest PushTelemetry accepted.
+  "telemetry.max.bytes": { kind: "int", default: "1048576", min: 1 },
 };
 
 const ALIAS: Record<string, string> = {};

@@ -34,6 +34,14 @@ import { DescribeTransactions } from "./65-describe-transactions.ts";
 import { ListTransactions } from "./66-list-transactions.ts";
 import { ConsumerGroupHeartbeat } from "./68-consumer-group-heartbeat.ts";
 import { ConsumerGroupDescribe } from "./69-consumer-group-describe.ts";
+import { ElectLeaders } from "./43-elect-leaders.ts";
+import { AlterPartitionReassignments } from "./45-alter-partition-reassignments.ts";
+import { ListPartitionReassignments } from "./46-list-partition-reassignments.ts";
+import { DescribeClientQuotas } from "./48-describe-client-quotas.ts";
+import { AlterClientQuotas } from "./49-alter-client-quotas.ts";
+import { DescribeQuorum } from "./55-describe-quorum.ts";
+import { GetTelemetrySubscriptions } from "./71-get-telemetry-subscriptions.ts";
+import { PushTelemetry } from "./72-push-telemetry.ts";
 import type { ApiDefinition } from "../types.ts";
 
 export {
@@ -72,6 +80,14 @@ export {
   ListTransactions,
   ConsumerGroupHeartbeat,
   ConsumerGroupDescribe,
+  ElectLeaders,
+  AlterPartitionReassignments,
+  ListPartitionReassignments,
+  DescribeClientQuotas,
+  AlterClientQuotas,
+  DescribeQuorum,
+  GetTelemetrySubscriptions,
+  PushTelemetry,
 };
 
 export const allApis: readonly ApiDefinition[] = [
@@ -110,4 +126,12 @@ export const allApis: readonly ApiDefinition[] = [
   ListTransactions,
   ConsumerGroupHeartbeat,
   ConsumerGroupDescribe,
+  ElectLeaders,
+  AlterPartitionReassignments,
+  ListPartitionReassignments,
+  DescribeClientQuotas,
+  AlterClientQuotas,
+  DescribeQuorum,
+  GetTelemetrySubscriptions,
+  PushTelemetry,
 ];

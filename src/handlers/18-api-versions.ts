@@ -34,11 +34,17 @@ export function finalizedFeatures(broker: BrokerContext): Record<string, number>
   return levels;
 }
 
-export default handler(ApiVersions, (_req, ctx) => ({
-  errorCode: 0,
-  apiKeys: apiVersionsList(ctx.broker.registry, ctx.broker),
-  throttleTimeMs: 0,
-  supportedFeatures: supportedFeatures(ctx.version),
-  finalizedFeaturesEpoch: FEATURES_EPOCH,
-  finalizedFeatures: Object.entries(finalizedFeatures(ctx.broker)).map(([name, level]) => ({ name, maxVersionLevel: level, minVersionLevel: level })),
-}));
+export default handler(ApiVersions, (req, ctx) => {
+  if (ctx.version >= 3) {
+    ctx.session.clientSoftwareName = req.clientSoftwareName;
+    ctx.session.clientSoftwareVersion = req.clientSoftwareVersion;
+  }
+  return {
+    errorCode: 0,
+    apiKeys: apiVersionsList(ctx.broker.registry, ctx.broker),
+    throttleTimeMs: 0,
+    supportedFeatures: supportedFeatures(ctx.version),
+    finalizedFeaturesEpoch: FEATURES_EPOCH,
+    finalizedFeatures: Object.entries(finalizedFeatures(ctx.broker)).map(([name, level]) => ({ name, maxVersionLevel: level, minVersionLevel: level })),
+  };
+});

@@ -96,6 +96,8 @@ export interface TelemetryClient {
 interface Instance extends TelemetryClient {
   lastGetAt: number;
   lastPushRequestAt: number;
+  /** a GetTelemetrySubscriptions came after the last push (Kafka compares their times) */
+  getSinceLastPush: boolean;
   lastSeen: number;
   /** UNKNOWN_SUBSCRIPTION_ID or UNSUPPORTED_COMPRESSION_TYPE let the client ask again at once */
   lastError: number;
@@ -243,6 +245,7 @@ export class ClientTelemetry {
         metrics: i?.metrics ?? [],
         lastGetAt: 0,
         lastPushRequestAt: 0,
+        getSinceLastPush: false,
         lastSeen: now,
         lastError: ErrorCode.NONE,
       };
@@ -266,6 +269,7 @@ export class ClientTelemetry {
       return { errorCode: ErrorCode.THROTTLING_QUOTA_EXCEEDED, clientInstanceId: id, subscriptionId: 0, pushIntervalMs: 0, requestedMetrics: [] as string[] };
     }
     i.lastGetAt = now;
+    i.getSinceLastPush = true;
     i.lastError = ErrorCode.NONE;
     return { errorCode: ErrorCode.NONE, clientInstanceId: id, subscriptionId: i.subscriptionId, pushIntervalMs: i.pushIntervalMs, requestedMetrics: i.requestedMetrics };
   }
@@ -284,10 +288,11 @@ export class ClientTelemetry {
     };
     if (i.terminating)
       return fail(ErrorCode.INVALID_REQUEST, `Client ${req.clientInstanceId} sent the previous request with state terminating to TRUE, can not accept any requests after that`);
-    const early = !(i.lastGetAt > i.lastPushRequestAt) && now - i.lastPushRequestAt < i.pushIntervalMs;
+    const early = !i.getSinceLastPush && now - i.lastPushRequestAt < i.pushIntervalMs;
     if (early && !req.terminating)
       return fail(ErrorCode.THROTTLING_QUOTA_EXCEEDED, `The request from the client instance: ${req.clientInstanceId} arrived before the throttling time`);
     i.lastPushRequestAt = now;
+    i.getSinceLastPush = false;
     if (req.subscriptionId !== i.subscriptionId) return fail(ErrorCode.UNKNOWN_SUBSCRIPTION_ID, `Unknown client subscription id for the client: ${req.clientInstanceId}`);
     if (req.compressionType !== 0 && !ACCEPTED_COMPRESSION_TYPES.includes(req.compressionType))
       return fail(ErrorCode.UNSUPPORTED_COMPRESSION_TYPE, "Unknown compression type received");
@@ -337,7 +342,7 @@ export class ClientTelemetry {
 }
 
 function snapshot(i: Instance): TelemetryClient {
-  const { lastGetAt: _g, lastPushRequestAt: _p, lastSeen: _s, lastError: _e, ...client } = i;
+  const { lastGetAt: _g, lastPushRequestAt: _p, getSinceLastPush: _x, lastSeen: _s, lastError: _e, ...client } = i;
   return { ...client, metrics: [...client.metrics] };
 }
 

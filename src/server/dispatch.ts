@@ -132,11 +132,11 @@ export function createResponder(
       return { response: encodeResponse(def, version, header.correlationId, errorBody(def.response, ErrorCode.INVALID_REQUEST)) };
     }
     const ctx: RequestContext = { broker, version, header, peer, listener, session };
-    const encode = (body: unknown) => encodeResponse(def, version, header.correlationId, body);
     const quota = quotaCheck(broker.quotas, def, session.principal, header.clientId ?? "", frame.length, channel);
     quota?.before(request);
-    const finish = (body: unknown): Uint8Array | null =>
-      quota ? quota.after(body, encode) : body === NO_RESPONSE ? null : encode(body);
+    const finish = quota
+      ? (body: unknown): Uint8Array | null => quota.after(body, (b) => encodeResponse(def, version, header.correlationId, b))
+      : (body: unknown): Uint8Array | null => (body === NO_RESPONSE ? null : encodeResponse(def, version, header.correlationId, body));
     if (broker.faults.engaged) {
       // Fault injection (src/faults): the only cost to the hot path is the branch above.
       const out = interceptRequest(broker.faults, faultState, {

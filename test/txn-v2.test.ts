@@ -9,6 +9,9 @@
 // - @platformatic/kafka 1.35's transactional producer, which negotiates the new versions it knows
 //   (AddPartitionsToTxn v5 in its batched form, InitProducerId v5, EndTxn v4, Produce v11): commit and
 //   abort, read back by a read_committed consumer.
+// - librdkafka 2.15 (@confluentinc/kafka-javascript, test/clients/node/txn-producer.cjs) keeps the
+//   pre-KIP-890 versions it knows (EndTxn v1, AddPartitionsToTxn v0, InitProducerId v4) and its
+//   transactions commit and abort as before with transaction.version 2 finalized.
 // No client installable here runs transactions v2 itself (EndTxn v5 + Produce v12): librdkafka 2.15 sends
 // EndTxn v1 and AddPartitionsToTxn v0, @platformatic/kafka 1.35 and 2.x stop at EndTxn v4 and Produce
 // v11, kafkajs at EndTxn v1. So the v2 flow is driven request by request, and read back by stock clients.
@@ -20,6 +23,9 @@ import { ErrorCode as E } from "../protocol/errors.ts";
 import { startBroker, type BrokerHandle } from "../src/index.ts";
 import { buildRegistry, handlers } from "../src/handlers/index.ts";
 import type { Handler } from "../src/handlers/handler.ts";
+import { join } from "node:path";
+import { REPO_ROOT } from "./helpers/broker.ts";
+import { jsonLines, run } from "./helpers/run.ts";
 import { tempDir, topicName } from "./helpers/tmp.ts";
 import { NONE, Wire, batch, dataValues, decodeAll, markers, type Producer } from "./helpers/txn.ts";
 
@@ -339,5 +345,31 @@ describe("@platformatic/kafka transactional producer (the KIP-890 versions it ne
     await finished;
     for (const partition of [0, 1]) expect(await wire.listOffset(topic, partition, 1)).toBe(await wire.listOffset(topic, partition, 0));
     expect(got.sort()).toEqual(want.sort());
+  });
+});
+
+describe("librdkafka 2.15 (@confluentinc/kafka-javascript): the versions it knows keep working", () => {
+  test("commit and abort with EndTxn v1 and AddPartitionsToTxn v0; the abort is in the aborted-transaction index", async () => {
+    const seen = new Set<string>();
+    const { broker, wire } = await start(undefined, seen);
+    const topic = topicName("rdk215-txn");
+    await wire.createTopic(topic, 1);
+    const transactions = [
+      { values: ["a1", "a2"], commit: true },
+      { values: ["b1"], commit: false },
+      { values: ["c1", "c2", "c3"], commit: true },
+    ];
+    const r = await run(["node", join(REPO_ROOT, "test", "clients", "node", "txn-producer.cjs"), JSON.stringify({ bootstrap: broker.address, topic, transactionalId: "rdk215", transactions })], {
+      cwd: REPO_ROOT,
+      timeoutMs: 60_000,
+    });
+    const events = jsonLines(r.stdout);
+    expect(events.map((e) => e.event)).toEqual(["committed", "aborted", "committed", "done"]);
+    expect([...seen].filter((s) => /^(AddPartitionsToTxn|EndTxn|InitProducerId) /.test(s)).sort()).toEqual(["AddPartitionsToTxn v0", "EndTxn v1", "InitProducerId v4"]);
+    const f = await wire.fetch(topic, 0, 0, 1);
+    // The aborted transaction (b1 at offset 3) is what a read_committed reader is told to skip.
+    expect(dataValues(f.records)).toEqual(["a1", "a2", "b1", "c1", "c2", "c3"]);
+    expect(markers(f.records).map((m) => m[2])).toEqual(["COMMIT", "ABORT", "COMMIT"]);
+    expect(f.abortedTransactions!.map((a) => a.firstOffset)).toEqual([3]);
   });
 });

@@ -276,7 +276,11 @@ describe("hand-written fixtures", () => {
       throttleTimeMs: 0,
     };
     expect(toHex(encodeResponse(Produce, 9, value))).toBe(toHex(bytes));
-    expect(decodeResponse(Produce, 9, bytes)).toEqual(value);
+    // v10's tagged leader hints do not exist in v9: they decode to their defaults
+    const withDefaults = structuredClone(value) as any;
+    withDefaults.responses[0].partitionResponses[0].currentLeader = { leaderId: -1, leaderEpoch: -1 };
+    withDefaults.nodeEndpoints = [];
+    expect(decodeResponse(Produce, 9, bytes)).toEqual(withDefaults);
   });
 
   test("Fetch v4 request", () => {

@@ -205,13 +205,18 @@ describe("enforcement with librdkafka (confluent_kafka)", () => {
     expect(await alter(client, [{ entity: [client_("throttled-producer")], ops: [{ key: "producer_byte_rate", value: QUOTA }] }])).toEqual([[0, null]]);
 
     const seconds = 7;
-    const r = await pyScript("quota_confluent.py", { bootstrap: broker.address, topic, client_id: "throttled-producer", seconds, value_size: 1000 }, { timeoutMs: 60_000 });
+    // Batches of at most 64 KiB: librdkafka's default (1 MB) makes each request a quarter of the quota.
+    const r = await pyScript(
+      "quota_confluent.py",
+      { bootstrap: broker.address, topic, client_id: "throttled-producer", seconds, value_size: 1000, config: { "batch.size": 65536 } },
+      { timeoutMs: 60_000 },
+    );
     const { summary } = r;
     // The client saw throttle_time_ms in responses and the broker muted its connection.
     expect(summary.throttles).toBeGreaterThan(0);
     expect(broker.broker.quotas.throttled.producer_byte_rate.requests).toBeGreaterThan(0);
-    // Throughput once the first requests (librdkafka has up to five batches of up to 1 MB in flight before
-    // the first throttle reaches it) are paid off is near the quota.
+    // Throughput once the first requests (several batches are in flight before the first throttle reaches
+    // the client) are paid off is near the quota (measured: 1.03× over seconds 3–8).
     const timeline: [number, number][] = summary.timeline;
     const from = timeline.find(([t]) => t >= 3)!;
     const to = timeline[timeline.length - 1]!;

@@ -16,7 +16,7 @@ set -euo pipefail
 
 PY=/usr/bin/python3
 PACKAGES=(kcat python3-confluent-kafka python3-kafka lz4 zstd gzip openssl chromium
-  g++ make python3 pkg-config libssl-dev zlib1g-dev libzstd-dev liblz4-dev libsasl2-dev libcurl4-openssl-dev)
+  gcc g++ make python3 pkg-config libssl-dev zlib1g-dev libzstd-dev liblz4-dev libsasl2-dev libcurl4-openssl-dev)
 NATIVE_CLIENTS="$(cd "$(dirname "$0")/../test/clients/node" && pwd)"
 LOCK_WAIT_SECONDS=${APT_LOCK_WAIT_SECONDS:-900}
 
@@ -40,7 +40,7 @@ have_tools() {
     command -v lz4 >/dev/null 2>&1 &&
     command -v zstd >/dev/null 2>&1 &&
     command -v openssl >/dev/null 2>&1 &&
-    command -v g++ >/dev/null 2>&1 && command -v make >/dev/null 2>&1 &&
+    command -v gcc >/dev/null 2>&1 && command -v g++ >/dev/null 2>&1 && command -v make >/dev/null 2>&1 &&
     pkg-config --exists libssl zlib libzstd liblz4 libsasl2 >/dev/null 2>&1 &&
     [ -x /usr/bin/chromium ] &&
     [ -x "$PY" ] &&

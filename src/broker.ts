@@ -28,6 +28,8 @@ import { HttpRoutes, startHttpServer, type HttpListener } from "./http/server.ts
 import { registerOpsRoutes, type OpsState } from "./http/ops-routes.ts";
 import { Authorizer } from "./acl/authorizer.ts";
 import { FetchSessionCache } from "./fetch-sessions.ts";
+import { ClientQuotaStore, QuotaEnforcer } from "./quotas/client-quotas.ts";
+import { ClientTelemetry } from "./telemetry/client-telemetry.ts";
 
 export interface BrokerOptions {
   /** log directory; shorthand for the `log.dirs` property */
@@ -95,6 +97,10 @@ export class Broker implements BrokerContext {
   readonly authorizer: Authorizer | null;
   /** incremental fetch sessions (KIP-227), at most max.incremental.fetch.session.cache.slots */
   readonly fetchSessions: FetchSessionCache;
+  /** client quotas (AlterClientQuotas), enforced on Produce and Fetch */
+  readonly quotas: QuotaEnforcer;
+  /** client telemetry (KIP-714): subscriptions and the metrics clients push (`telemetry.clients()`) */
+  readonly telemetry: ClientTelemetry;
   readonly startedAt = Date.now();
   private readonly waiters = new Map<Partition, Set<Waiter>>();
   private stopping = false;
@@ -116,6 +122,12 @@ export class Broker implements BrokerContext {
     this.txn = new TransactionCoordinator(this);
     this.faults = new FaultInjector([...registry.values()].map((h) => h.api));
     this.fetchSessions = new FetchSessionCache(() => Number(config.get("max.incremental.fetch.session.cache.slots")));
+    this.quotas = new QuotaEnforcer(
+      ClientQuotaStore.load(config.logDirs[0]!, log),
+      config.get("quota.window.num") as number,
+      config.get("quota.window.size.seconds") as number,
+    );
+    this.telemetry = ClientTelemetry.load(config.logDirs[0]!, log, config.get("telemetry.max.bytes") as number);
   }
 
   get nodeId(): number {
@@ -392,9 +404,10 @@ function listen(
       open(socket: Socket<ConnData>) {
         const peer = `${socket.remoteAddress}`;
         const session = { principal: "User:ANONYMOUS", clientHost: socket.remoteAddress };
-        const responder = createResponder(broker, registry, log, peer, context, session);
+        const channel = { mute: (ms: number) => conn.mute(ms) };
+        const responder = createResponder(broker, registry, log, peer, context, session, channel);
         let authenticator: SaslAuthenticator | undefined;
-        const conn = new Connection(
+        const conn: Connection = new Connection(
           socket as Socket<unknown>,
           broker.config.socketRequestMaxBytes,
           security.sasl ? (frame) => authenticator!.respond(frame) : responder,

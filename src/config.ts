@@ -139,6 +139,11 @@ export const PROPERTIES: Record<string, PropertySpec> = {
   "authorizer.class.name": { kind: "string", default: "" },
   "super.users": { kind: "string", default: null },
   "allow.everyone.if.no.acl.found": { kind: "bool", default: "false" },
+  // Client quotas (src/quotas/client-quotas.ts): the samples of the byte-rate sensors.
+  "quota.window.num": { kind: "int", default: "11", min: 1 },
+  "quota.window.size.seconds": { kind: "int", default: "1", min: 1 },
+  // Client telemetry (src/telemetry/client-telemetry.ts): the largest PushTelemetry accepted.
+  "telemetry.max.bytes": { kind: "int", default: "1048576", min: 1 },
 };
 
 /**

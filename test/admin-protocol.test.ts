@@ -280,7 +280,7 @@ describe("request level, every version", () => {
           { resourceType: 4, resourceName: "1", configs: [{ name: "message.max.bytes", value: "2000000" }] },
           { resourceType: 2, resourceName: "dup", configs: [] },
           { resourceType: 2, resourceName: "dup", configs: [] },
-          { resourceType: 16, resourceName: "x", configs: [] },
+          { resourceType: 32, resourceName: "x", configs: [] }, // GROUP: not a resource Brook serves
           { resourceType: 4, resourceName: "2", configs: [] },
         ],
         validateOnly: false,

@@ -199,10 +199,10 @@ describe("versions and identities", () => {
   test("ApiVersions v3 advertises the registered ranges; an unknown version gets UNSUPPORTED_VERSION", async () => {
     const res = await client.request(ApiVersions, 3, { clientSoftwareName: "test", clientSoftwareVersion: "1" });
     const byKey = new Map(res.apiKeys.map((k) => [k.apiKey, [k.minVersion, k.maxVersion]]));
-    expect(byKey.get(0)).toEqual([0, 11]); // advertised from v0 for librdkafka (v0–v2 requests are still refused)
+    expect(byKey.get(0)).toEqual([0, 12]); // advertised from v0 for librdkafka (v0–v2 requests are still refused)
     expect(byKey.get(1)).toEqual([4, 17]);
     expect(byKey.get(3)).toEqual([0, 12]);
-    expect(byKey.get(18)).toEqual([0, 3]);
+    expect(byKey.get(18)).toEqual([0, 4]);
   });
 
   test("producer ids never repeat across a restart", async () => {

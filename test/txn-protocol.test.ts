@@ -92,11 +92,13 @@ describe("InitProducerId with a transactional id", () => {
     await wire.createTopic(topic);
     const old = await openTxn(wire, "tx-fence", topic);
     expect((await wire.produce(topic, 0, batch(old, 0, ["zombie-1"], true), "tx-fence")).errorCode).toBe(NONE);
-    // The first init aborts (with a bumped epoch) and asks the client to retry; the retry bumps again.
+    // The first init fences (a bumped epoch) and aborts, which with the finalized transaction.version 2
+    // bumps once more (Kafka 4.0 ends a transaction it aborts itself with the cluster's version); it asks
+    // the client to retry, and the retry bumps again.
     const first = await wire.initProducerId("tx-fence");
     expect(first.errorCode).toBe(E.CONCURRENT_TRANSACTIONS);
     const fresh = await wire.init("tx-fence");
-    expect(fresh).toEqual({ producerId: old.producerId, producerEpoch: old.producerEpoch + 2 });
+    expect(fresh).toEqual({ producerId: old.producerId, producerEpoch: old.producerEpoch + 3 });
     const f = await wire.fetch(topic, 0, 0, 1);
     expect(f.lastStableOffset).toBe(2);
     expect(markers(f.records)).toEqual([[1, old.producerId, "ABORT"]]);
@@ -259,7 +261,8 @@ describe("timeouts", () => {
     expect(parked.lastStableOffset).toBe(2);
     expect(markers((await wire.fetch(topic, 0, 0, 1)).records)).toEqual([[1, p.producerId, "ABORT"]]);
     const d = await wire.describeTransaction("tx-slow");
-    expect([d.transactionState, d.producerEpoch]).toEqual(["CompleteAbort", p.producerEpoch + 1]);
+    // Fenced (+1), then aborted with the transactions-v2 bump of the finalized version (+1).
+    expect([d.transactionState, d.producerEpoch]).toEqual(["CompleteAbort", p.producerEpoch + 2]);
     expect(await wire.endTxn("tx-slow", p, true)).toBe(E.PRODUCER_FENCED);
     expect(broker.broker.txn.transaction("tx-slow")?.state).toBe("CompleteAbort");
   });

@@ -1,15 +1,16 @@
-// Produce (key 0), v3–v11. v3 is the floor: the first version with a transactional id, and the one from
+// Produce (key 0), v3–v12. v3 is the floor: the first version with a transactional id, and the one from
 // which clients send v2 record batches. v5 adds the log start offset to the response, v7 permits zstd,
 // v8 adds per-batch record errors and a partition error message, v9 is flexible, v10 adds the tagged
-// leader hints of KIP-951 (current leader per partition, node endpoints), v11 lets the broker answer
-// TRANSACTION_ABORTABLE (KIP-890). Records stay an opaque blob here: the handler validates and appends
-// the batches.
+// leader hints of KIP-951 (current leader per partition, node endpoints), v11 allows
+// TRANSACTION_ABORTABLE (KIP-890). v12 (Kafka 4.0, newer than the message specs beside the repository;
+// the same fields as v11) is transactions v2: a transactional batch adds its partition to the
+// transaction. Records stay an opaque blob here: the handler validates and appends the batches.
 import { api, f, list, struct } from "../define.ts";
 
 export const Produce = api({
   key: 0,
   name: "Produce",
-  versions: [3, 11],
+  versions: [3, 12],
   // librdkafka < 2.10 only compresses with gzip/snappy/lz4 when the broker advertises Produce v2
   // (librdkafka #4956); like Kafka 4.0 (KAFKA-18659), advertise v0 and refuse v0–v2 requests.
   advertisedMin: 0,

@@ -1,12 +1,13 @@
-// ApiVersions (key 18), v0–v3. v3 is flexible and carries the client's software name/version.
-// The response header is always v0. Feature tags (KIP-584) are declared but left empty: a single
-// broker has no finalized features to report.
+// ApiVersions (key 18), v0–v4. v3 is flexible and carries the client's software name/version, and the
+// response's tagged feature fields (KIP-584): the features this broker supports and the levels the
+// cluster has finalized. v4 only changes what v3 leaves out: supported features whose minimum is 0.
+// The response header is always v0.
 import { api, f, list } from "../define.ts";
 
 export const ApiVersions = api({
   key: 18,
   name: "ApiVersions",
-  versions: [0, 3],
+  versions: [0, 4],
   flexible: 3,
   request: [
     f("clientSoftwareName", "string", { since: 3 }),

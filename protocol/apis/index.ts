@@ -43,6 +43,14 @@ import { DescribeUserScramCredentials } from "./50-describe-user-scram-credentia
 import { AlterUserScramCredentials } from "./51-alter-user-scram-credentials.ts";
 import { OffsetForLeaderEpoch } from "./23-offset-for-leader-epoch.ts";
 import { DescribeTopicPartitions } from "./75-describe-topic-partitions.ts";
+import { ElectLeaders } from "./43-elect-leaders.ts";
+import { AlterPartitionReassignments } from "./45-alter-partition-reassignments.ts";
+import { ListPartitionReassignments } from "./46-list-partition-reassignments.ts";
+import { DescribeClientQuotas } from "./48-describe-client-quotas.ts";
+import { AlterClientQuotas } from "./49-alter-client-quotas.ts";
+import { DescribeQuorum } from "./55-describe-quorum.ts";
+import { GetTelemetrySubscriptions } from "./71-get-telemetry-subscriptions.ts";
+import { PushTelemetry } from "./72-push-telemetry.ts";
 import type { ApiDefinition } from "../types.ts";
 
 export {
@@ -90,6 +98,14 @@ export {
   AlterUserScramCredentials,
   OffsetForLeaderEpoch,
   DescribeTopicPartitions,
+  ElectLeaders,
+  AlterPartitionReassignments,
+  ListPartitionReassignments,
+  DescribeClientQuotas,
+  AlterClientQuotas,
+  DescribeQuorum,
+  GetTelemetrySubscriptions,
+  PushTelemetry,
 };
 
 export const allApis: readonly ApiDefinition[] = [
@@ -137,4 +153,12 @@ export const allApis: readonly ApiDefinition[] = [
   AlterUserScramCredentials,
   OffsetForLeaderEpoch,
   DescribeTopicPartitions,
+  ElectLeaders,
+  AlterPartitionReassignments,
+  ListPartitionReassignments,
+  DescribeClientQuotas,
+  AlterClientQuotas,
+  DescribeQuorum,
+  GetTelemetrySubscriptions,
+  PushTelemetry,
 ];

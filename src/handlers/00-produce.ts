@@ -1,4 +1,4 @@
-// Produce v3–v11. Each partition's data must be exactly one v2 record batch; it is validated from its
+// Produce v3–v12. Each partition's data must be exactly one v2 record batch; it is validated from its
 // header (framing, magic, CRC-32C, offset delta vs count, size vs max.message.bytes, codec), appended
 // whole with offsets written into its header, never decoded record by record. acks=0 gets no
 // response; acks=1 and acks=-1 are answered after the append (one replica: the ISR is this broker, plus
@@ -6,11 +6,11 @@
 // v8+ carries per-batch record errors and an error message. Batches with a producer id go through the
 // partition's producer state first (src/txn, src/log/producer-state.ts): epoch and sequence checks,
 // a duplicate is acknowledged with its original offset and not appended again, a transactional batch
-// must belong to the producer's ongoing transaction. LogAppendTime batches keep their records' own deltas.
-// Appended batches carry the partition's leader epoch. v10's leader hints (KIP-951) go with
-// NOT_LEADER_OR_FOLLOWER, which the only broker never answers, so they stay unset; v11 allows
-// TRANSACTION_ABORTABLE, which Brook has no occasion to send (it checks transactions itself, without
-// KIP-890's verification round trip).
+// must belong to the producer's ongoing transaction (v12, transactions v2: the batch adds its partition to
+// the transaction; v11 gets TRANSACTION_ABORTABLE where older versions get INVALID_TXN_STATE).
+// LogAppendTime batches keep their records' own deltas. v10's leader hints (KIP-951) go with
+// NOT_LEADER_OR_FOLLOWER, which the only broker never answers, so they stay unset.
+// Appended batches carry the partition's leader epoch.
 // Metrics (src/metrics.ts): per topic and in total, partition requests, failures, bytes in as received
 // and records in from the batch header's record count.
 // Authorization (with an authorizer): transactional batches need WRITE on the transactional id (else every
@@ -106,7 +106,7 @@ export default handler(Produce, (req, ctx) => {
         return fail(ErrorCode.NOT_ENOUGH_REPLICAS, "Messages are rejected since there are fewer in-sync replicas than required.");
       const produced = producedBatchOf(checked);
       if (produced) {
-        const check = broker.txn.checkProduce(partition, req.transactionalId, produced);
+        const check = broker.txn.checkProduce(partition, req.transactionalId, produced, version);
         if (check.kind === "error") return fail(check.errorCode, check.message, check.errorCode === ErrorCode.INVALID_RECORD ? 0 : -1);
         if (check.kind === "duplicate")
           return { index: p.index, errorCode: ErrorCode.NONE, baseOffset: check.firstOffset, logAppendTimeMs: -1, logStartOffset: partition.log.logStartOffset, recordErrors: [], errorMessage: null };

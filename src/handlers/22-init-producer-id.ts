@@ -1,4 +1,4 @@
-// InitProducerId v0–v4. Without a transactional id (an idempotent producer) the answer is always a fresh
+// InitProducerId v0–v5. Without a transactional id (an idempotent producer) the answer is always a fresh
 // producer id with epoch 0, as in Kafka (ids come from durably reserved blocks, so they never repeat).
 // With one, the transaction coordinator (src/txn/coordinator.ts) answers: the transactional id's
 // producer id with its epoch bumped, fencing an older producer and aborting its open transaction
@@ -8,7 +8,7 @@
 // With an authorizer a transactional id needs WRITE on it (TRANSACTIONAL_ID_AUTHORIZATION_FAILED), an
 // idempotent producer IDEMPOTENT_WRITE on the cluster or WRITE on some topic (KIP-679;
 // CLUSTER_AUTHORIZATION_FAILED otherwise).
-// Not served: v5 (KIP-890's transaction v2).
+// v5 only allows TRANSACTION_ABORTABLE (KIP-890), which this coordinator has no occasion to send.
 import { InitProducerId } from "../../protocol/apis/22-init-producer-id.ts";
 import { ErrorCode } from "../../protocol/errors.ts";
 import { AclOperation, CLUSTER_NAME, ResourceType } from "../acl/acl.ts";

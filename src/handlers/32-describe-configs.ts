@@ -4,9 +4,10 @@
 // STATIC_BROKER_CONFIG, or DEFAULT_CONFIG). Broker "<node id>": every broker property, read-only unless
 // it can be altered at runtime (see dynamic-config.ts); broker "": the cluster-wide dynamic defaults.
 // v0 answers is-default instead of the source; synonyms (v1+) only when asked for; v3+ the config
-// type. Not done: documentation (always null), BROKER_LOGGER / CLIENT_METRICS / GROUP resources
+// type. CLIENT_METRICS (telemetry subscriptions): metrics, interval.ms, match. Not done: documentation
+// (always null), BROKER_LOGGER / GROUP resources
 // (INVALID_REQUEST), sensitive configs (Brook has none). With an authorizer a resource needs
-// DESCRIBE_CONFIGS on the cluster (brokers: CLUSTER_AUTHORIZATION_FAILED) or the topic
+// DESCRIBE_CONFIGS on the cluster (brokers and client metrics: CLUSTER_AUTHORIZATION_FAILED) or the topic
 // (TOPIC_AUTHORIZATION_FAILED); refused resources follow the described ones, as Kafka orders them.
 import { DescribeConfigs } from "../../protocol/apis/32-describe-configs.ts";
 import { ErrorCode } from "../../protocol/errors.ts";

@@ -1,5 +1,6 @@
 // Config resources as the admin APIs see them (DescribeConfigs, AlterConfigs, IncrementalAlterConfigs):
-// TOPIC (2) and BROKER (4). A broker is named by its node id, or "" for the cluster-wide default of the
+// TOPIC (2), BROKER (4) and CLIENT_METRICS (16, the telemetry subscriptions of src/telemetry: metrics,
+// interval.ms, match; set values have source CLIENT_METRICS_CONFIG). A broker is named by its node id, or "" for the cluster-wide default of the
 // dynamic broker configs. Errors are Kafka's: UNKNOWN_TOPIC_OR_PARTITION for a missing topic,
 // INVALID_CONFIG for unknown names and bad values, INVALID_REQUEST for read-only broker configs, other
 // broker ids, duplicate keys or resources and unsupported resource types.
@@ -7,6 +8,7 @@ import { ErrorCode } from "../../protocol/errors.ts";
 import type { BrokerContext, RequestContext } from "./handler.ts";
 import { AclOperation, CLUSTER_NAME, ResourceType as AclResource } from "../acl/acl.ts";
 import { PROPERTIES } from "../config.ts";
+import { CLIENT_METRICS_CONFIGS, TelemetryConfigError } from "../telemetry/client-telemetry.ts";
 import { DYNAMIC_BROKER_CONFIGS, type Scope } from "../dynamic-config.ts";
 import {
   ConfigChangeError,
@@ -66,7 +68,28 @@ export function brokerScope(broker: BrokerContext, name: string): Scope {
 }
 
 function unsupportedType(type: number): ResourceError {
-  return new ResourceError(ErrorCode.INVALID_REQUEST, `Resource type ${type} is not supported by Brook (only TOPIC (2) and BROKER (4))`);
+  return new ResourceError(ErrorCode.INVALID_REQUEST, `Resource type ${type} is not supported by Brook (only TOPIC (2), BROKER (4) and CLIENT_METRICS (16))`);
+}
+
+const CLIENT_METRICS_CONFIG_SOURCE = 7;
+const LIST_TYPE = 7;
+const INT_TYPE = 3;
+
+function clientMetricsEntries(broker: BrokerContext, name: string, wanted: (n: string) => boolean): ConfigEntry[] {
+  return CLIENT_METRICS_CONFIGS.filter(wanted).map((n) => {
+    const { value, set } = broker.telemetry.configValue(name, n);
+    return {
+      name: n,
+      value,
+      readOnly: false,
+      isDefault: !set,
+      configSource: set ? CLIENT_METRICS_CONFIG_SOURCE : ConfigSource.DEFAULT_CONFIG,
+      isSensitive: false,
+      synonyms: [],
+      configType: n === "interval.ms" ? INT_TYPE : LIST_TYPE,
+      documentation: null,
+    };
+  });
 }
 
 function topicOf(broker: BrokerContext, name: string) {
@@ -124,6 +147,7 @@ export function describeResource(broker: BrokerContext, type: number, name: stri
       };
     });
   }
+  if (type === ResourceType.CLIENT_METRICS) return clientMetricsEntries(broker, name, wanted);
   throw unsupportedType(type);
 }
 
@@ -212,6 +236,19 @@ export function alterResource(broker: BrokerContext, type: number, name: string,
     broker.topics.refreshLogConfigs();
     broker.log.info(`altered dynamic broker configs (${scope === "default" ? "cluster default" : `node ${broker.nodeId}`})`);
     broker.maintenance.cleaner?.wake();
+    return;
+  }
+  if (type === ResourceType.CLIENT_METRICS) {
+    const t = broker.telemetry;
+    try {
+      const resolved = incremental
+        ? resolveOps(changes, (n) => t.configValue(name, n).value, (n) => n === "metrics" || n === "match")
+        : new Map(changes.map((c) => [c.name, c.value] as [string, string | null]));
+      t.alterSubscription(name, resolved, !incremental, validateOnly);
+    } catch (e) {
+      if (e instanceof TelemetryConfigError) throw new ResourceError(e.errorCode, e.message);
+      throw e;
+    }
     return;
   }
   throw unsupportedType(type);

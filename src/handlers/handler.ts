@@ -14,6 +14,8 @@ import type { BrokerMetrics } from "../metrics.ts";
 import type { LogMaintenance } from "../log/maintenance.ts";
 import type { Partition, TopicStore } from "../topics.ts";
 import type { ScramCredentialStore } from "../security/scram-store.ts";
+import type { QuotaEnforcer } from "../quotas/client-quotas.ts";
+import type { ClientTelemetry } from "../telemetry/client-telemetry.ts";
 import type { TransactionCoordinator } from "../txn/coordinator.ts";
 import type { Authorizer, RequestAuthorizer } from "../acl/authorizer.ts";
 
@@ -50,6 +52,10 @@ export interface BrokerContext {
   notifyAppend(partition: Partition): void;
   /** injected faults (tests); the dispatcher consults it, handlers need not */
   readonly faults: FaultInjector;
+  /** client quotas: stored for the quota APIs, enforced by the dispatcher on Produce and Fetch */
+  readonly quotas: QuotaEnforcer;
+  /** client telemetry (KIP-714): CLIENT_METRICS subscriptions and the metrics clients push */
+  readonly telemetry: ClientTelemetry;
 }
 
 /** The listener a request arrived on: Metadata and FindCoordinator answer with its advertised address. */
@@ -68,6 +74,9 @@ export interface Session {
   principal: string;
   /** the client's IP address, for ACL host matching and log lines */
   readonly clientHost: string;
+  /** from the connection's ApiVersions v3+ request (client telemetry matches on them) */
+  clientSoftwareName?: string;
+  clientSoftwareVersion?: string;
 }
 
 export interface RequestContext {

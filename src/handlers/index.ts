@@ -67,6 +67,18 @@ handlers.push(describeAcls, createAcls, deleteAcls);
 import offsetForLeaderEpoch from "./23-offset-for-leader-epoch.ts";
 import describeTopicPartitions from "./75-describe-topic-partitions.ts";
 handlers.push(offsetForLeaderEpoch, describeTopicPartitions);
+// Client quotas (src/quotas), telemetry (src/telemetry), and the admin APIs of a one-broker cluster:
+// leader elections, partition reassignments, the metadata quorum (issue 11).
+import electLeaders from "./43-elect-leaders.ts";
+import alterPartitionReassignments from "./45-alter-partition-reassignments.ts";
+import listPartitionReassignments from "./46-list-partition-reassignments.ts";
+import describeClientQuotas from "./48-describe-client-quotas.ts";
+import alterClientQuotas from "./49-alter-client-quotas.ts";
+import describeQuorum from "./55-describe-quorum.ts";
+import getTelemetrySubscriptions from "./71-get-telemetry-subscriptions.ts";
+import pushTelemetry from "./72-push-telemetry.ts";
+handlers.push(electLeaders, alterPartitionReassignments, listPartitionReassignments, describeClientQuotas, alterClientQuotas, describeQuorum);
+handlers.push(getTelemetrySubscriptions, pushTelemetry);
 
 export function buildRegistry(list: Handler<any>[] = handlers): Registry {
   const registry = new Map<number, Handler>();

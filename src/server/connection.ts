@@ -1,7 +1,8 @@
 // One client connection: frames requests out of the byte stream, hands each to dispatch as soon as it
 // is complete, and writes responses strictly in request order (Kafka clients match responses by
 // order as well as correlation id). A request that gets no response (acks=0) still holds its place
-// so that a later response is never sent ahead of an earlier one.
+// so that a later response is never sent ahead of an earlier one. A quota violation mutes the connection
+// (Kafka's channel throttling): no request is read or dispatched until the throttle time has passed.
 import type { Socket } from "bun";
 import type { Logger } from "../log.ts";
 
@@ -35,6 +36,11 @@ export class Connection {
   private idleWaiters: (() => void)[] = [];
   /** Smallest frame accepted: a request header; SASL's unframed exchange (SaslHandshake v0) lowers it. */
   minFrameBytes = 8;
+  /** while muted (quota throttling): bytes that arrived, kept in order until the mute ends */
+  private muted = false;
+  private held: Uint8Array[] = [];
+  private unmuteTimer: ReturnType<typeof setTimeout> | null = null;
+  private mutedUntil = 0;
 
   constructor(
     private readonly socket: Socket<unknown>,
@@ -50,8 +56,16 @@ export class Connection {
   }
 
   onData(chunk: Uint8Array): void {
+    if (this.muted) {
+      this.held.push(chunk.slice());
+      return;
+    }
     let pos = 0;
     while (pos < chunk.length && !this.closed) {
+      if (this.muted) {
+        this.held.push(chunk.slice(pos));
+        return;
+      }
       if (this.frame) {
         // Filling a frame that spans chunks: copy each byte once into a buffer of the exact size.
         const n = Math.min(this.frame.length - this.frameFill, chunk.length - pos);
@@ -184,6 +198,31 @@ export class Connection {
     else this.closeWhenDrained = true;
   }
 
+  /**
+   * Stops reading requests for `ms` (a quota's throttle time; a longer mute already running wins). The
+   * socket is paused so the client feels TCP back-pressure; bytes already on their way are held.
+   */
+  mute(ms: number): void {
+    if (this.closed || ms <= 0) return;
+    const until = Date.now() + ms;
+    if (this.muted && until <= this.mutedUntil) return;
+    this.muted = true;
+    this.mutedUntil = until;
+    (this.socket as { pause?: () => unknown }).pause?.();
+    if (this.unmuteTimer) clearTimeout(this.unmuteTimer);
+    this.unmuteTimer = setTimeout(() => this.unmute(), ms);
+  }
+
+  private unmute(): void {
+    this.unmuteTimer = null;
+    this.muted = false;
+    if (this.closed) return;
+    (this.socket as { resume?: () => unknown }).resume?.();
+    const held = this.held;
+    this.held = [];
+    for (const chunk of held) this.onData(chunk); // a new mute holds the rest again, in order
+  }
+
   /** Waits until every request received so far has been answered. */
   idle(): Promise<void> {
     if (this.inFlight === 0 || this.closed) return Promise.resolve();
@@ -194,12 +233,15 @@ export class Connection {
     if (this.closed) return;
     this.closed = true;
     this.frame = null;
+    if (this.unmuteTimer) clearTimeout(this.unmuteTimer);
+    this.held = [];
     for (const w of this.idleWaiters.splice(0)) w();
     this.socket.end();
   }
 
   onClose(): void {
     this.closed = true;
+    if (this.unmuteTimer) clearTimeout(this.unmuteTimer);
     for (const w of this.idleWaiters.splice(0)) w();
   }
 }

@@ -1,6 +1,8 @@
 // Request dispatch: header → handler → typed request → typed response → frame.
 // Unknown API keys, unsupported versions (other than ApiVersions) and unreadable headers close the
 // connection, as Kafka does; a readable header with a malformed body gets INVALID_REQUEST.
+// Byte-rate quotas (src/quotas) are charged here: a Produce request's size, a Fetch response's size; a
+// client over its quota gets throttle_time_ms and its connection is muted for that long.
 import { requestCodec, responseCodec } from "../../protocol/codec.ts";
 import { ErrorCode, ProtocolError } from "../../protocol/errors.ts";
 import { API_VERSIONS_KEY, beginResponse, endFrame, readRequestHeader, skipHeaderTags, type RequestHeader } from "../../protocol/header.ts";
@@ -12,6 +14,53 @@ import type { Logger } from "../log.ts";
 import { DROP, connectionFaults, interceptRequest, type Outcome } from "../faults/intercept.ts";
 import { requestAuthorizer } from "../acl/authorizer.ts";
 import type { Responder } from "./connection.ts";
+import type { QuotaEnforcer } from "../quotas/client-quotas.ts";
+
+/** What dispatch may do to the connection a request came on. */
+export interface Channel {
+  /** stop reading the connection's requests for `ms` (quota throttling) */
+  mute(ms: number): void;
+}
+
+const PRODUCE_KEY = 0;
+const FETCH_KEY = 1;
+
+/**
+ * Byte-rate quotas on Produce and Fetch, as Kafka applies them: the Fetch's max_bytes is capped at what
+ * the quota allows in its window (before the handler); after it, the request (Produce) or the response
+ * (Fetch) is charged. Over the quota: throttle_time_ms in the response and the connection muted; a
+ * throttled Fetch is answered empty and not charged (kept as it is when it belongs to a fetch session,
+ * whose state the handler already moved on).
+ */
+function quotaCheck(quotas: QuotaEnforcer, def: ApiDefinition, principal: string, clientId: string, frameBytes: number, channel: Channel | undefined) {
+  if (!quotas.engaged || (def.key !== PRODUCE_KEY && def.key !== FETCH_KEY)) return null;
+  return {
+    before(request: any): void {
+      if (def.key === FETCH_KEY) request.maxBytes = Math.min(request.maxBytes, quotas.maxValueInWindow("consumer_byte_rate", principal, clientId));
+    },
+    after(body: unknown, encode: (body: unknown) => Uint8Array): Uint8Array | null {
+      let throttleMs: number;
+      let frame: Uint8Array | null = null;
+      if (def.key === PRODUCE_KEY) {
+        throttleMs = quotas.record("producer_byte_rate", principal, clientId, frameBytes);
+        if (body !== NO_RESPONSE) {
+          if (throttleMs > 0) (body as { throttleTimeMs?: number }).throttleTimeMs = throttleMs;
+          frame = encode(body);
+        }
+      } else {
+        frame = encode(body);
+        throttleMs = quotas.record("consumer_byte_rate", principal, clientId, frame.length);
+        if (throttleMs > 0) {
+          quotas.unrecord("consumer_byte_rate", principal, clientId, frame.length);
+          const b = body as { sessionId?: number; throttleTimeMs?: number };
+          frame = encode(!b.sessionId ? { throttleTimeMs: throttleMs, errorCode: 0, sessionId: 0, responses: [] } : { ...b, throttleTimeMs: throttleMs });
+        }
+      }
+      if (throttleMs > 0) channel?.mute(throttleMs);
+      return frame;
+    },
+  };
+}
 
 export function encodeResponse(def: ApiDefinition, version: number, correlationId: number, body: unknown): Uint8Array {
   const w = new Writer(256);
@@ -32,7 +81,15 @@ function errorBody(fields: readonly Field[], code: number): Record<string, unkno
   return body;
 }
 
-export function createResponder(broker: BrokerContext, registry: Registry, log: Logger, peer: string, listener: ListenerContext, session: Session): Responder {
+export function createResponder(
+  broker: BrokerContext,
+  registry: Registry,
+  log: Logger,
+  peer: string,
+  listener: ListenerContext,
+  session: Session,
+  channel?: Channel,
+): Responder {
   const faultState = connectionFaults();
   const authz = requestAuthorizer(broker.authorizer, session, log);
   const authorize = authz.authorize;
@@ -81,8 +138,11 @@ export function createResponder(broker: BrokerContext, registry: Registry, log: 
       return { response: encodeResponse(def, version, header.correlationId, errorBody(def.response, ErrorCode.INVALID_REQUEST)) };
     }
     const ctx: RequestContext = { broker, version, header, peer, listener, session, authorize, authz };
+    const quota = quotaCheck(broker.quotas, def, session.principal, header.clientId ?? "", frame.length, channel);
+    quota?.before(request);
+    const encode = (body: unknown): Uint8Array => encodeResponse(def, version, header.correlationId, body);
     const finish = (body: unknown): Uint8Array | null => {
-      const response = body === NO_RESPONSE ? null : encodeResponse(def, version, header.correlationId, body);
+      const response = quota ? quota.after(body, encode) : body === NO_RESPONSE ? null : encode(body);
       metrics?.record(version, startedAt, response === null ? null : body);
       return response;
     };

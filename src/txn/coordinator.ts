@@ -26,9 +26,21 @@
 // holding an open transaction the coordinator does not know as ongoing there (a "hanging" transaction)
 // gets an abort marker. Ongoing transactions stay open: their producer may still finish them, and the
 // timeout aborts them otherwise.
-// Not implemented: KIP-890 (server-side partition verification via AddPartitionsToTxn v4+, epoch bump per
-// transaction with EndTxn v5, TRANSACTION_ABORTABLE), two-phase marker retries over the network (local
-// appends cannot partially fail short of a crash, which the restart path covers).
+// Transactions v2 (KIP-890; Brook finalizes transaction.version 2, as a new Kafka 4.0 cluster does):
+// - EndTxn v5 bumps the epoch with every transaction: the Prepare state and the markers carry epoch + 1,
+//   which the answer hands to the producer for its next transaction. An exhausted epoch (32766) moves the
+//   transactional id to a new producer id with epoch 0 once the markers are written; a retried EndTxn
+//   (the previous epoch, or the old producer id at 32766) gets the current id and epoch again. v5 may
+//   abort without an open transaction (Empty, or after a completed one), still bumping the epoch.
+// - Produce v12 adds a transactional batch's partition to the transaction, TxnOffsetCommit v5 the group
+//   (no AddPartitionsToTxn / AddOffsetsToTxn round trips); a transaction the coordinator ends itself (a
+//   timeout, a fencing InitProducerId) is completed with the v2 bump as well, since that is the finalized
+//   version.
+// - AddPartitionsToTxn v4+ (the batched broker form): VerifyOnly answers TRANSACTION_ABORTABLE for a
+//   partition not in the transaction. Produce v11 / TxnOffsetCommit v4 get TRANSACTION_ABORTABLE where
+//   older versions get INVALID_TXN_STATE (Kafka's AddPartitionsToTxnManager error mapping).
+// Not implemented: two-phase marker retries over the network (local appends cannot partially fail short
+// of a crash, which the restart path covers).
 import { ErrorCode } from "../../protocol/errors.ts";
 import { encodeControlBatch } from "../../protocol/records/records.ts";
 import type { AppendCheck, ProducedBatch } from "../log/producer-state.ts";
@@ -72,6 +84,8 @@ export class TxnMetadata {
   /** group → "topic\0partition" → offset staged by TxnOffsetCommit */
   readonly offsets = new Map<string, Map<string, StagedOffset>>();
   startTimestamp = -1;
+  /** the producer id the transactional id moves to once the Prepare state completes (v2 epoch overflow) */
+  nextProducerId = -1;
 
   constructor(
     readonly transactionalId: string,
@@ -111,6 +125,7 @@ export class TxnMetadata {
       offsets,
       startTimestamp: this.startTimestamp,
       lastUpdateTimestamp: this.lastUpdateTimestamp,
+      ...(this.nextProducerId >= 0 ? { nextProducerId: this.nextProducerId } : {}),
     };
   }
 
@@ -125,6 +140,7 @@ export class TxnMetadata {
     for (const [group, topic, partition, offset, leaderEpoch, metadata, commitTimestamp] of s.offsets ?? [])
       stage(t, group, { topic, partition, offset, leaderEpoch, metadata, commitTimestamp });
     t.startTimestamp = s.startTimestamp;
+    t.nextProducerId = s.nextProducerId ?? -1;
     return t;
   }
 }
@@ -156,6 +172,13 @@ export function txnSettings(config: BrokerConfig): TxnSettings {
 
 export interface InitProducerIdResult {
   errorCode: number;
+  producerId: number;
+  producerEpoch: number;
+}
+
+export interface EndTxnResult {
+  errorCode: number;
+  /** v5: the producer id and epoch for the next transaction (-1 with an error) */
   producerId: number;
   producerEpoch: number;
 }
@@ -236,7 +259,7 @@ export class TransactionCoordinator {
       if (!t.isPreparing) continue;
       const commit = t.state === "PrepareCommit";
       log.info(`completing transaction ${t.transactionalId} (producer ${t.producerId}/${t.producerEpoch}) found in ${t.state}`);
-      this.completeTransaction(t, commit, true);
+      this.completeTransaction(t, commit, true, false);
     }
     for (const topic of topics.all())
       for (const p of topic.partitions) {
@@ -424,8 +447,14 @@ export class TransactionCoordinator {
       return answer((topic, p) => (exists(topic, p) ? ErrorCode.OPERATION_NOT_ATTEMPTED : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION));
     const { errorCode, txn: t } = this.checkAdd(transactionalId, producerId, producerEpoch, version);
     if (!t) return answer(() => errorCode);
+    this.addToTransaction(t, topics);
+    return answer(() => ErrorCode.NONE);
+  }
+
+  /** Adds partitions to the transaction (starting it when none is open); persisted when anything changed. */
+  private addToTransaction(t: TxnMetadata, topics: TopicPartitions[]): void {
     const missing = topics.some((x) => x.partitions.some((p) => !t.hasPartition(x.name, p)));
-    if (t.state === "Ongoing" && !missing) return answer(() => ErrorCode.NONE);
+    if (t.state === "Ongoing" && !missing) return;
     this.beginIfNeeded(t, Date.now());
     for (const x of topics) {
       let set = t.partitions.get(x.name);
@@ -433,22 +462,53 @@ export class TransactionCoordinator {
       for (const p of x.partitions) set.add(p);
     }
     this.persist(t, false);
-    return answer(() => ErrorCode.NONE);
+  }
+
+  /**
+   * AddPartitionsToTxn v4+ with VerifyOnly (Kafka's handleVerifyPartitionsInTransaction): whether the
+   * partitions are in the producer's transaction, without adding them.
+   */
+  verifyPartitions(
+    transactionalId: string,
+    producerId: number,
+    producerEpoch: number,
+    topics: TopicPartitions[],
+  ): { name: string; resultsByPartition: { partitionIndex: number; partitionErrorCode: number }[] }[] {
+    const answer = (code: (topic: string, p: number) => number) =>
+      topics.map((t) => ({ name: t.name, resultsByPartition: t.partitions.map((p) => ({ partitionIndex: p, partitionErrorCode: code(t.name, p) })) }));
+    const exists = (topic: string, p: number) => this.broker.topics.partition(topic, p) !== undefined;
+    if (topics.some((t) => t.partitions.some((p) => !exists(t.name, p))))
+      return answer((topic, p) => (exists(topic, p) ? ErrorCode.OPERATION_NOT_ATTEMPTED : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION));
+    if (transactionalId === "") return answer(() => ErrorCode.INVALID_REQUEST);
+    if (!this.active) return answer(() => ErrorCode.COORDINATOR_NOT_AVAILABLE);
+    const t = this.txns.get(transactionalId);
+    if (!t || t.producerId !== producerId) return answer(() => ErrorCode.INVALID_PRODUCER_ID_MAPPING);
+    if (t.producerEpoch !== producerEpoch) return answer(() => ErrorCode.PRODUCER_FENCED);
+    if (t.isPreparing) return answer(() => ErrorCode.CONCURRENT_TRANSACTIONS);
+    return answer((topic, p) => (t.hasPartition(topic, p) ? ErrorCode.NONE : ErrorCode.TRANSACTION_ABORTABLE));
   }
 
   addOffsets(transactionalId: string, producerId: number, producerEpoch: number, groupId: string, version: number): number {
     const { errorCode, txn: t } = this.checkAdd(transactionalId, producerId, producerEpoch, version);
     if (!t) return errorCode;
-    if (t.state === "Ongoing" && t.groups.has(groupId)) return ErrorCode.NONE;
+    this.addGroup(t, groupId);
+    return ErrorCode.NONE;
+  }
+
+  private addGroup(t: TxnMetadata, groupId: string): void {
+    if (t.state === "Ongoing" && t.groups.has(groupId)) return;
     this.beginIfNeeded(t, Date.now());
     t.groups.add(groupId);
     this.persist(t, false);
-    return ErrorCode.NONE;
   }
 
   // ---- TxnOffsetCommit ----------------------------------------------------------------------------
 
-  txnOffsetCommit(req: TxnOffsetCommitRequest): { name: string; partitions: { partitionIndex: number; errorCode: number }[] }[] {
+  /**
+   * `version`: v5+ (transactions v2) adds the group to the transaction itself; v4 answers a group the
+   * transaction never added TRANSACTION_ABORTABLE, older versions INVALID_TXN_STATE.
+   */
+  txnOffsetCommit(req: TxnOffsetCommitRequest, version = 3): { name: string; partitions: { partitionIndex: number; errorCode: number }[] }[] {
     const all = (code: number) =>
       req.topics.map((t) => ({ name: t.name, partitions: t.partitions.map((p) => ({ partitionIndex: p.partitionIndex, errorCode: code })) }));
     if (!this.active) return all(ErrorCode.COORDINATOR_NOT_AVAILABLE);
@@ -457,8 +517,10 @@ export class TransactionCoordinator {
     // Kafka answers a stale epoch here with the log layer's INVALID_PRODUCER_EPOCH, in every version.
     if (t.producerEpoch !== req.producerEpoch) return all(ErrorCode.INVALID_PRODUCER_EPOCH);
     if (t.isPreparing) return all(ErrorCode.CONCURRENT_TRANSACTIONS);
+    if (version >= 5) this.addGroup(t, req.groupId);
     // Offsets of a group the transaction never added (AddOffsetsToTxn) would never be completed.
-    if (t.state !== "Ongoing" || !t.groups.has(req.groupId)) return all(ErrorCode.INVALID_TXN_STATE);
+    else if (t.state !== "Ongoing" || !t.groups.has(req.groupId))
+      return all(version >= 4 ? ErrorCode.TRANSACTION_ABORTABLE : ErrorCode.INVALID_TXN_STATE);
     const groupError = this.broker.groups.validateTxnOffsetCommit(req.groupId, req.generationId, req.memberId, req.groupInstanceId);
     if (groupError !== ErrorCode.NONE) return all(groupError);
     const now = Date.now();
@@ -502,7 +564,13 @@ export class TransactionCoordinator {
 
   // ---- EndTxn -------------------------------------------------------------------------------------
 
-  endTxn(transactionalId: string, producerId: number, producerEpoch: number, commit: boolean, version: number): number {
+  endTxn(transactionalId: string, producerId: number, producerEpoch: number, commit: boolean, version: number): EndTxnResult {
+    if (version >= 5) return this.endTxnV2(transactionalId, producerId, producerEpoch, commit);
+    const errorCode = this.endTxnV1(transactionalId, producerId, producerEpoch, commit, version);
+    return { errorCode, producerId: -1, producerEpoch: -1 };
+  }
+
+  private endTxnV1(transactionalId: string, producerId: number, producerEpoch: number, commit: boolean, version: number): number {
     if (transactionalId === "") return ErrorCode.INVALID_REQUEST;
     if (!this.active) return ErrorCode.COORDINATOR_NOT_AVAILABLE;
     const t = this.txns.get(transactionalId);
@@ -510,7 +578,7 @@ export class TransactionCoordinator {
     if (t.producerEpoch !== producerEpoch) return fencedError(version, 2);
     switch (t.state) {
       case "Ongoing":
-        this.completeTransaction(t, commit, false);
+        this.completeTransaction(t, commit, false, false);
         return ErrorCode.NONE;
       case "CompleteCommit": // a retry of an EndTxn that succeeded
         return commit ? ErrorCode.NONE : ErrorCode.INVALID_TXN_STATE;
@@ -525,23 +593,92 @@ export class TransactionCoordinator {
     }
   }
 
-  /** Bumps the epoch (fencing the current producer) and aborts the open transaction with it. */
+  /**
+   * EndTxn v5 (Kafka's endTransaction for transaction version 2). A request with the epoch before the
+   * current one (or, after an overflow, the old producer id at 32766) is a retry of one that succeeded.
+   */
+  private endTxnV2(transactionalId: string, producerId: number, producerEpoch: number, commit: boolean): EndTxnResult {
+    const fail = (errorCode: number): EndTxnResult => ({ errorCode, producerId: -1, producerEpoch: -1 });
+    if (transactionalId === "") return fail(ErrorCode.INVALID_REQUEST);
+    if (!this.active) return fail(ErrorCode.COORDINATOR_NOT_AVAILABLE);
+    const t = this.txns.get(transactionalId);
+    if (!t) return fail(ErrorCode.INVALID_PRODUCER_ID_MAPPING);
+    const current = (): EndTxnResult => ({ errorCode: ErrorCode.NONE, producerId: t.producerId, producerEpoch: t.producerEpoch });
+    const retryOnOverflow = t.lastProducerId === producerId && producerEpoch === MAX_EPOCH - 1 && t.producerEpoch === 0;
+    const retryOnEpochBump = t.producerEpoch === producerEpoch + 1;
+    const isRetry = retryOnEpochBump || retryOnOverflow;
+    let validEpoch: boolean;
+    switch (t.state) {
+      case "PrepareCommit":
+      case "PrepareAbort":
+        validEpoch = retryOnEpochBump;
+        break;
+      case "CompleteCommit":
+      case "CompleteAbort":
+        validEpoch = isRetry || producerEpoch === t.producerEpoch;
+        break;
+      default:
+        validEpoch = producerEpoch === t.producerEpoch;
+    }
+    if (t.producerId !== producerId && !retryOnOverflow) return fail(ErrorCode.INVALID_PRODUCER_ID_MAPPING);
+    if (!validEpoch) return fail(ErrorCode.PRODUCER_FENCED);
+    const complete = (abortOnly: boolean): EndTxnResult => {
+      this.completeTransaction(t, abortOnly ? false : commit, false, true);
+      return current();
+    };
+    switch (t.state) {
+      case "Ongoing":
+        return complete(false);
+      case "CompleteCommit":
+        if (commit) return isRetry ? current() : fail(ErrorCode.INVALID_TXN_STATE);
+        return isRetry ? fail(ErrorCode.INVALID_TXN_STATE) : complete(true);
+      case "CompleteAbort":
+        if (!commit) return isRetry ? current() : complete(true);
+        return fail(ErrorCode.INVALID_TXN_STATE);
+      case "Empty":
+        return commit ? fail(ErrorCode.INVALID_TXN_STATE) : complete(true);
+      case "PrepareCommit":
+        return fail(commit ? ErrorCode.CONCURRENT_TRANSACTIONS : ErrorCode.INVALID_TXN_STATE);
+      case "PrepareAbort":
+        return fail(commit ? ErrorCode.INVALID_TXN_STATE : ErrorCode.CONCURRENT_TRANSACTIONS);
+      default:
+        return fail(ErrorCode.INVALID_TXN_STATE);
+    }
+  }
+
+  /**
+   * Bumps the epoch (fencing the current producer) and aborts the open transaction with it; the abort
+   * bumps once more, as Kafka completes a transaction it ends itself with the finalized version (2).
+   */
   private fenceAndAbort(t: TxnMetadata, now: number): void {
     if (t.producerEpoch < MAX_EPOCH) {
       t.producerEpoch += 1;
       t.lastProducerEpoch = -1;
     }
     t.lastUpdateTimestamp = now;
-    this.completeTransaction(t, false, false);
+    this.completeTransaction(t, false, false, true, true);
   }
 
   /**
    * Prepare (durably), write the markers, hand committed offsets to the group coordinator, complete.
    * `recovering`: markers only where the partition still has the producer's transaction open.
+   * `bump` (transactions v2): the Prepare state and the markers carry the next epoch; an exhausted epoch
+   * moves the transactional id to a new producer id (epoch 0) on completion. `fencing`: the epoch was just
+   * bumped to fence the producer, so no new producer id is taken.
    */
-  private completeTransaction(t: TxnMetadata, commit: boolean, recovering: boolean): void {
+  private completeTransaction(t: TxnMetadata, commit: boolean, recovering: boolean, bump: boolean, fencing = false): void {
     const now = Date.now();
     if (!recovering) {
+      if (t.state !== "Ongoing") {
+        // v2 may end a transaction that has no partitions: it still needs a start time.
+        t.clearTransaction();
+        t.startTimestamp = now;
+      }
+      if (bump && t.producerEpoch < MAX_EPOCH) {
+        if (!fencing && isEpochExhausted(t.producerEpoch)) t.nextProducerId = this.broker.producerIds.allocate();
+        t.lastProducerEpoch = t.producerEpoch;
+        t.producerEpoch += 1;
+      }
       t.state = commit ? "PrepareCommit" : "PrepareAbort";
       t.lastUpdateTimestamp = now;
       this.persist(t, true);
@@ -559,6 +696,12 @@ export class TransactionCoordinator {
         if (list.length > 0) this.broker.groups.commitTxnOffsets(group, list);
       }
     }
+    if (t.nextProducerId >= 0) {
+      // The client last saw MAX - 1 (kept as the last epoch), then the new id with epoch 0.
+      this.setProducerId(t, t.nextProducerId);
+      t.producerEpoch = 0;
+      t.nextProducerId = -1;
+    }
     t.state = commit ? "CompleteCommit" : "CompleteAbort";
     t.clearTransaction();
     t.lastUpdateTimestamp = now;
@@ -575,18 +718,28 @@ export class TransactionCoordinator {
 
   // ---- the produce and fetch paths ----------------------------------------------------------------
 
-  /** Checks an idempotent or transactional batch (producer id >= 0) before it is appended. */
-  checkProduce(p: Partition, transactionalId: string | null, b: ProducedBatch): AppendCheck {
+  /**
+   * Checks an idempotent or transactional batch (producer id >= 0) before it is appended. `version` is the
+   * Produce version: v12+ (transactions v2) adds the partition to the transaction; for a partition the
+   * transaction lacks, v11 gets TRANSACTION_ABORTABLE and older versions INVALID_TXN_STATE.
+   */
+  checkProduce(p: Partition, transactionalId: string | null, b: ProducedBatch, version = 9): AppendCheck {
     if (b.transactional) {
       const error = (errorCode: number, message: string): AppendCheck => ({ kind: "error", errorCode, message });
       if (transactionalId === null) return error(ErrorCode.INVALID_REQUEST, "a transactional batch needs the request's transactional id");
+      if (!this.active) return error(ErrorCode.COORDINATOR_NOT_AVAILABLE, "the transaction coordinator is not available");
       const t = this.txns.get(transactionalId);
       if (!t || t.producerId !== b.producerId)
         return error(ErrorCode.INVALID_PRODUCER_ID_MAPPING, `producer ${b.producerId} is not the producer of transactional id ${transactionalId}`);
       if (b.producerEpoch !== t.producerEpoch)
         return error(ErrorCode.INVALID_PRODUCER_EPOCH, `producer epoch ${b.producerEpoch} is not the current epoch ${t.producerEpoch} of transactional id ${transactionalId}`);
-      if (t.state !== "Ongoing" || !t.hasPartition(p.topic, p.index))
-        return error(ErrorCode.INVALID_TXN_STATE, `${p.topic}-${p.index} is not part of an ongoing transaction of ${transactionalId}`);
+      if (t.state !== "Ongoing" || !t.hasPartition(p.topic, p.index)) {
+        if (version >= 12) {
+          if (t.isPreparing) return error(ErrorCode.CONCURRENT_TRANSACTIONS, `transaction of ${transactionalId} is being completed`);
+          this.addToTransaction(t, [{ name: p.topic, partitions: [p.index] }]);
+        } else if (version >= 11) return error(ErrorCode.TRANSACTION_ABORTABLE, `${p.topic}-${p.index} is not part of an ongoing transaction of ${transactionalId}`);
+        else return error(ErrorCode.INVALID_TXN_STATE, "Partition was not added to the transaction");
+      }
     }
     return this.states.of(p).check(b);
   }

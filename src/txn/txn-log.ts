@@ -32,6 +32,8 @@ export interface StoredTxn {
   offsets: [string, string, number, number, number, string, number][];
   startTimestamp: number;
   lastUpdateTimestamp: number;
+  /** set while a transactions-v2 completion moves the id to a new producer id (epoch overflow) */
+  nextProducerId?: number;
 }
 
 type Record_ = StoredTxn | { transactionalId: string; deleted: true };

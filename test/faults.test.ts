@@ -349,8 +349,9 @@ describe("generic placement for every served API and version", () => {
       // errors. DescribeLogDirs v0–2 answers errors per log dir, which a request does not name;
       // AlterUserScramCredentials answers one result per user named in either of two request lists;
       // ElectLeaders v0 per partition under differently named arrays (partitions → partitionResult) and
-      // no top-level code; AlterClientQuotas per entity, a list of (type, name) pairs rather than a name.
-      expect(`${name} v${version}`).toMatch(/^(DescribeLogDirs v[0-2]|AlterUserScramCredentials v0|ElectLeaders v0|AlterClientQuotas v[01])$/);
+      // no top-level code; AlterClientQuotas per entity, a list of (type, name) pairs rather than a name;
+      // CreateAcls and DeleteAcls per creation / filter by position, with no name to mirror.
+      expect(`${name} v${version}`).toMatch(/^(DescribeLogDirs v[0-2]|AlterUserScramCredentials v0|ElectLeaders v0|AlterClientQuotas v[01]|CreateAcls v[0-3]|DeleteAcls v[0-3])$/);
       return;
     }
     const codes = errorCodes(roundTrip(def, version, body));

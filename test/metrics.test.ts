@@ -211,7 +211,7 @@ describe("metrics with real traffic", () => {
       replicaId: -1, maxWaitMs: 0, minBytes: 0, maxBytes: 1 << 20, isolationLevel: 0, sessionId: 0, sessionEpoch: -1,
       topics: [{ topic, partitions: [{ partition: 0, currentLeaderEpoch: -1, fetchOffset: 1000, logStartOffset: -1, partitionMaxBytes: 1 << 20 }] }],
       forgottenTopicsData: [], rackId: "",
-    });
+    }, 12); // by topic name (v13+ names topics by id)
     expect(f.responses[0]!.partitions[0]!.errorCode).toBe(ErrorCode.OFFSET_OUT_OF_RANGE);
     const p = await wire.request(Produce, { transactionalId: null, acks: 1, timeoutMs: 5000, topicData: [{ name: "no-such-topic-here", partitionData: [{ index: 0, records: encodeBatch({ records: [{ value: "x" }] }) }] }] });
     wire.close();

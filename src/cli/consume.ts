@@ -91,6 +91,8 @@ interface Options {
   readCommitted: boolean;
 }
 
+/** Fetch v13+ names topics by id; the tool reads by name, which every broker serves up to v12. */
+const FETCH_BY_NAME_MAX_VERSION = 12;
 const FETCH_WAIT_MS = 500;
 const PARTITION_MAX_BYTES = 1024 * 1024;
 const AUTO_COMMIT_MS = 5_000;
@@ -280,7 +282,7 @@ class Consumer {
     return out;
   }
 
-  /** One Fetch per leader for every partition being read; prints what comes back. */
+  /** One Fetch per leader for every partition being read (by topic name: v12 at most); prints what comes back. */
   private async fetchRound(): Promise<void> {
     const byLeader = new Map<number, PartitionState[]>();
     for (const s of this.states.values()) {
@@ -315,7 +317,7 @@ class Consumer {
           })),
           forgottenTopicsData: [],
           rackId: "",
-        });
+        }, Math.min(c.versionFor(Fetch), FETCH_BY_NAME_MAX_VERSION));
         if (r.errorCode !== ErrorCode.NONE) throw new CliError(`fetch from broker ${leader} failed: ${describeError(r.errorCode)}`);
         for (const t of r.responses)
           for (const pr of t.partitions) {

@@ -77,7 +77,10 @@ export class Broker implements BrokerContext {
     readonly registry: Registry,
   ) {
     this.dynamicConfig = DynamicBrokerConfig.load(config, config.logDirs[0]!);
-    this.topics = new TopicStore(config.logDirs, (c) => this.logConfig(c), log);
+    this.topics = new TopicStore(config.logDirs, (c) => this.logConfig(c), log, {
+      minFreeBytes: config.get("brook.log.dir.min.free.bytes") as number | null,
+      checkpointIntervalMs: config.get("log.flush.offset.checkpoint.interval.ms") as number,
+    });
     this.maintenance = new LogMaintenance(this.topics, config, log);
     this.clusterId = this.loadMetaProperties();
     this.producerIds = new ProducerIdAllocator(config.logDirs[0]!);
@@ -233,8 +236,7 @@ export async function startBroker(opts: BrokerOptions = {}, registry: Registry =
       if (flushTimer) clearInterval(flushTimer);
       for (const c of connections) c.close();
       broker.txn.close(); // producer state snapshots and the transaction log, before the logs close
-      broker.topics.flushAll();
-      broker.topics.closeAll();
+      broker.topics.closeAll(); // makes the logs durable (one syncfs per log dir when many changed)
       log.info("broker stopped");
     })());
 

@@ -6,6 +6,8 @@
 // partition's producer state first (src/txn, src/log/producer-state.ts): epoch and sequence checks,
 // a duplicate is acknowledged with its original offset and not appended again, a transactional batch
 // must belong to the producer's ongoing transaction. LogAppendTime batches keep their records' own deltas.
+// A partition whose log dir refuses the write (free space below brook.log.dir.min.free.bytes, ENOSPC)
+// answers KAFKA_STORAGE_ERROR, as Kafka does for a log dir it cannot write; clients retry it.
 import { Produce } from "../../protocol/apis/00-produce.ts";
 import { ErrorCode } from "../../protocol/errors.ts";
 import { ATTRIBUTES, codecOf, dataView, stampLogAppendTime, validateBatches } from "../../protocol/records/batch.ts";
@@ -13,6 +15,7 @@ import type { ResponseOf } from "../../protocol/types.ts";
 import { cleanupPolicy, topicConfigValue } from "../topic-config.ts";
 import { parseBatchRecords, rebuildBatch } from "../log/batch-rewrite.ts";
 import { producedBatchOf } from "../log/producer-state.ts";
+import { StorageError } from "../log/storage-error.ts";
 import { NO_RESPONSE, handler } from "./handler.ts";
 
 const CODEC_OF: Record<string, number> = { uncompressed: 0, gzip: 1, snappy: 2, lz4: 3, zstd: 4 };
@@ -82,7 +85,14 @@ export default handler(Produce, (req, ctx) => {
         logAppendTimeMs = Date.now();
         stampLogAppendTime(records, 0, logAppendTimeMs);
       }
-      const { baseOffset, lastOffset } = partition.log.append(records, checked.offsetCount);
+      let appended;
+      try {
+        appended = partition.log.append(records, checked.offsetCount);
+      } catch (e) {
+        if (!(e instanceof StorageError)) throw e;
+        return fail(ErrorCode.KAFKA_STORAGE_ERROR, e.message);
+      }
+      const { baseOffset, lastOffset } = appended;
       if (produced) broker.txn.recordProduce(partition, produced, baseOffset, lastOffset);
       broker.notifyAppend(partition);
       return {

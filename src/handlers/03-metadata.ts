@@ -6,7 +6,7 @@
 import { Metadata } from "../../protocol/apis/03-metadata.ts";
 import { ErrorCode } from "../../protocol/errors.ts";
 import type { ResponseOf } from "../../protocol/types.ts";
-import { validateTopicName, type Topic } from "../topics.ts";
+import { TopicError, validateTopicName, type Topic } from "../topics.ts";
 import { handler, type BrokerContext } from "./handler.ts";
 
 type TopicMetadata = NonNullable<ResponseOf<typeof Metadata>["topics"]>[number];
@@ -55,7 +55,13 @@ export default handler(Metadata, (req, ctx) => {
           continue;
         }
         if (broker.config.autoCreateTopics && req.allowAutoTopicCreation && !broker.isStopping) {
-          t = broker.topics.create(name, broker.config.numPartitions);
+          try {
+            t = broker.topics.create(name, broker.config.numPartitions);
+          } catch (e) {
+            if (!(e instanceof TopicError)) throw e;
+            topics.push({ errorCode: e.code, name, partitions: [] }); // e.g. a full log dir
+            continue;
+          }
         } else {
           topics.push({ errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, name, partitions: [] });
           continue;

@@ -2,6 +2,7 @@
 // files are removed once the catalogue no longer lists the topic.
 import { DeleteTopics } from "../../protocol/apis/20-delete-topics.ts";
 import { ErrorCode } from "../../protocol/errors.ts";
+import { TopicError } from "../topics.ts";
 import { handler } from "./handler.ts";
 
 const ZERO_ID = "0".repeat(32);
@@ -23,7 +24,12 @@ export default handler(DeleteTopics, (req, ctx) => {
         : { ...out, errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, errorMessage: "This server does not host this topic-partition." };
     if (name !== null && topicId !== ZERO_ID && topic.id !== topicId)
       return { ...out, errorCode: ErrorCode.INVALID_REQUEST, errorMessage: "Topic name and id do not match." };
-    broker.topics.delete(topic.name);
+    try {
+      broker.topics.delete(topic.name);
+    } catch (e) {
+      if (!(e instanceof TopicError)) throw e;
+      return { ...out, errorCode: e.code, errorMessage: e.message }; // the catalogue could not be written
+    }
     broker.groups.deleteTopicOffsets(topic.name); // as Kafka: a deleted topic's committed offsets go too
     return { ...out, errorCode: ErrorCode.NONE, errorMessage: null };
   });

@@ -351,6 +351,8 @@ async function cleanSegment(
 
     // The swap: one synchronous step, so nothing can change the log in between.
     if (log.isClosed || !log.sealedSegments().includes(seg)) throw new Aborted();
+    // The old index goes first: a crash after the rename must not pair it with the new file.
+    fs.rmSync(seg.indexPath, { force: true });
     if (written === 0) {
       fs.rmSync(tmp, { force: true });
       log.replaceSegment(seg, null);
@@ -358,15 +360,15 @@ async function cleanSegment(
       result.segmentsRemoved++;
     } else {
       fs.renameSync(tmp, seg.path);
-      const fresh = Segment.load(seg.path, seg.baseOffset, {
-        indexIntervalBytes: log.config.indexIntervalBytes,
+      const fresh = Segment.recover(seg.path, seg.baseOffset, {
+        sealed: true,
         verifyCrc: false,
-        active: false,
         capacity: 0,
+        indexIntervalBytes: log.config.indexIntervalBytes,
         now,
+        minNextOffset: seg.nextOffset, // a dropped last batch must not shrink the segment's range
       });
       if (!fresh) throw new Error(`cleaned segment ${seg.path} did not load`);
-      fresh.nextOffset = seg.nextOffset; // a dropped last batch must not shrink the segment's range
       log.replaceSegment(seg, fresh);
       result.segmentsRewritten++;
     }

@@ -1,17 +1,26 @@
-// One log segment: a `<baseOffset>.log` file, preallocated (sparse) and memory-mapped, holding whole
-// v2 batches back to back. A sparse in-memory index (rebuilt on load) maps offsets and timestamps to
-// file positions so lookups walk at most ~indexIntervalBytes of batch headers.
+// One log segment: `<baseOffset>.log` holding whole v2 batches back to back, and `<baseOffset>.index`,
+// its sparse offset/time index (index-file.ts). Appends are pwrite(2)s, so a full disk is an ENOSPC
+// error and never a SIGBUS; reads are views of a read-only use of a shared mapping (Bun.mmap), so
+// fetches are served without copies.
+//
+// Everything is opened lazily: a segment restored from a checkpoint has its summary (size, offsets,
+// timestamps) and nothing else until something reads it (mapping, index) or appends to it (fd, index).
+// That keeps a restart with thousands of partitions free of per-segment I/O, and the number of open
+// files and mappings bounded: the least recently used ones are let go when a budget is exceeded.
+//
+// The active segment's file is extended ahead of the data (ftruncate, sparse: no blocks until
+// written) in a window that doubles up to segment.bytes, so that one mapping covers many appends; it
+// is trimmed to the data when the segment is sealed or the log closes.
 //
 // Bun.mmap caveats honoured here: mappings can't be unmapped (dropping the reference lets GC do it),
 // empty files can't be mapped, and touching a mapped page past EOF raises SIGBUS. Hence: never read
-// at or beyond `size`, and only ever shrink a file to a length >= `size`.
+// at or beyond `size`, and only ever shrink a file below a mapping's length when nothing reads there.
 import fs from "node:fs";
 import path from "node:path";
 import {
   BATCH_LENGTH,
   LAST_OFFSET_DELTA,
   LOG_OVERHEAD,
-  MAGIC,
   MAX_TIMESTAMP,
   PARTITION_LEADER_EPOCH,
   checkStoredBatch,
@@ -19,30 +28,103 @@ import {
   readInt64,
   writeInt64,
 } from "../../protocol/records/batch.ts";
+import {
+  INDEX_ENTRY,
+  INDEX_HEADER,
+  INDEX_SUFFIX,
+  decodeEntries,
+  decodeHeader,
+  encodeEntries,
+  encodeHeader,
+  type IndexHeader,
+  type SegmentSummary,
+} from "./index-file.ts";
+import { mapCountLimit, openFileLimit } from "./os.ts";
+import { StorageError } from "./storage-error.ts";
 
 export const segmentFileName = (baseOffset: number): string => `${String(baseOffset).padStart(20, "0")}.log`;
 export const SEGMENT_FILE_RE = /^(\d{20})\.log$/;
+export const indexPathOf = (logPath: string): string => logPath.slice(0, -".log".length) + INDEX_SUFFIX;
 
-export interface SegmentLoadOptions {
-  indexIntervalBytes: number;
-  /** Check CRC-32C of every batch (segments that may hold torn or unflushed writes). */
+/**
+ * What recovery and lazy loading read: a clean restart must leave the record counters at zero (tests
+ * assert it; an operator can read them).
+ */
+export const logReadStats = {
+  /** record data walked by recovery or by an index rebuild */
+  recordBytesScanned: 0,
+  batchesScanned: 0,
+  /** indexes rebuilt (in whole or in part) from the log because the file was missing, torn or short */
+  indexesRebuilt: 0,
+  /** index files read */
+  indexFilesLoaded: 0,
+  /** segment mappings made */
+  mappingsCreated: 0,
+};
+
+/** The first window of a fresh active segment; it doubles from there up to segment.bytes. */
+const MIN_WINDOW = 1 << 20;
+const EMPTY = new Uint8Array(0);
+const EMPTY_VIEW = new DataView(EMPTY.buffer);
+
+/** A segment's summary as the log's checkpoint keeps it. */
+export interface SegmentMeta extends SegmentSummary {
+  baseOffset: number;
+  /** clock value of the first append (segment.ms); -1 while empty */
+  firstAppendAt: number;
+  /** entries known to be in the index file (a sealed file's header says it itself) */
+  indexEntries: number;
+}
+
+export interface RecoverOptions {
+  sealed: boolean;
+  /** check the CRC-32C of every batch walked (anything that may hold torn or unflushed writes) */
   verifyCrc: boolean;
-  /** The active segment: keep an fd, zero anything after the last valid batch, preallocate. */
-  active: boolean;
-  /** Preallocation size for the active segment. */
+  /** trusted state of a prefix of the file (a checkpoint): only what follows it is walked */
+  trusted?: SegmentMeta | null;
   capacity: number;
+  indexIntervalBytes: number;
   now: number;
+  /** the segment's range reaches at least this far (a cleaned segment whose last batch was dropped) */
+  minNextOffset?: number;
+}
+
+// ---- budgets for open files and mappings ---------------------------------------------------------
+
+let useClock = 0;
+
+/** Segments holding a resource; beyond the limit the least recently used eighth lets go of it. */
+class Budget {
+  readonly members = new Set<Segment>();
+  constructor(
+    public limit: number,
+    private readonly lastUse: (s: Segment) => number,
+    private readonly release: (s: Segment) => void,
+  ) {}
+  add(s: Segment): void {
+    this.members.add(s);
+    if (this.members.size > this.limit) {
+      const lru = [...this.members].sort((a, b) => this.lastUse(a) - this.lastUse(b));
+      for (const v of lru.slice(0, Math.max(1, lru.length >> 3))) if (v !== s) this.release(v);
+    }
+  }
+}
+
+// Half of each limit: connections, the runtime and the other logs' files need the rest.
+const fdBudget = new Budget(Math.max(64, openFileLimit() >> 1), (s) => s.lastAppendUse, (s) => s.closeFd());
+const mapBudget = new Budget(Math.max(256, mapCountLimit() >> 1), (s) => s.lastReadUse, (s) => s.dropMap());
+
+/** Overrides the budgets (tests); returns the current counts. */
+export function segmentBudgets(limits: { openFiles?: number; mappings?: number } = {}): { openFiles: number; mappings: number } {
+  if (limits.openFiles !== undefined) fdBudget.limit = limits.openFiles;
+  if (limits.mappings !== undefined) mapBudget.limit = limits.mappings;
+  return { openFiles: fdBudget.members.size, mappings: mapBudget.members.size };
 }
 
 export class Segment {
   readonly baseOffset: number;
   readonly path: string;
-  /** Open only while this is the active segment. */
-  private fd: number | null;
-  private map: Uint8Array;
-  private view: DataView;
-  /** File length the mapping was made for. */
-  private capacity: number;
+  readonly indexPath: string;
   /** Logical size: bytes of whole batches; nothing at or past it is ever read. */
   size = 0;
   /** Offset after the last batch (baseOffset when empty). */
@@ -52,128 +134,267 @@ export class Segment {
   /** Largest batch maxTimestamp (-1 when none) and the position of the first batch carrying it. */
   maxTimestamp = -1;
   maxTimestampPos = -1;
+  lastAppendUse = 0;
+  lastReadUse = 0;
+
+  private sealed: boolean;
+  /** segment.bytes when this segment was made active: the window's upper bound */
+  private capacity: number;
+  private readonly indexIntervalBytes: number;
+  /** the append fd (active segment only, opened on demand) */
+  private fd: number | null = null;
+  private fileExists: boolean;
+  /** the file's length as last set or seen (active: the window, at least `size`) */
+  private fileLength: number;
+  private map: Uint8Array | null = null;
+  private view: DataView = EMPTY_VIEW;
+  /** appended since the last fsync */
+  private unsynced = false;
 
   // Sparse index, one entry per ~indexIntervalBytes: batch baseOffset, its position, and the largest
   // maxTimestamp of all batches BEFORE it (non-decreasing, so binary-searchable for time lookups).
+  private idxLoaded: boolean;
   private idxOffset = new Float64Array(16);
   private idxPos = new Int32Array(16);
   private idxTsBefore = new Float64Array(16);
   private idxCount = 0;
   private lastIndexedPos = 0;
   private runningMaxTs = -Infinity;
-  private readonly indexIntervalBytes: number;
+  /** entries of the in-memory index known to be in the index file, and whether its header is */
+  private idxPersisted = 0;
+  private idxHeaderWritten = false;
+  /** entries the file is expected to hold when loaded lazily (sealed: from its header) */
+  private idxExpected = 0;
+  private idxWrite: Promise<number> | null = null;
+  /** sealed or closed: background index writes stop */
+  private retired = false;
 
-  private constructor(file: string, baseOffset: number, fd: number | null, capacity: number, indexIntervalBytes: number) {
+  private constructor(file: string, baseOffset: number, o: { sealed: boolean; capacity: number; indexIntervalBytes: number; exists: boolean; length: number; indexLoaded: boolean }) {
     this.path = file;
+    this.indexPath = indexPathOf(file);
     this.baseOffset = baseOffset;
     this.nextOffset = baseOffset;
-    this.fd = fd;
-    this.capacity = capacity;
-    this.map = capacity > 0 ? Bun.mmap(file) : new Uint8Array(0);
-    this.view = dataView(this.map);
-    this.indexIntervalBytes = indexIntervalBytes;
+    this.sealed = o.sealed;
+    this.capacity = o.capacity;
+    this.indexIntervalBytes = o.indexIntervalBytes;
+    this.fileExists = o.exists;
+    this.fileLength = o.length;
+    this.idxLoaded = o.indexLoaded;
   }
 
-  /** A fresh, empty active segment preallocated to `capacity` bytes. */
+  /** A fresh, empty active segment. Its file is created by the first append. */
   static create(dir: string, baseOffset: number, capacity: number, indexIntervalBytes: number): Segment {
-    const file = path.join(dir, segmentFileName(baseOffset));
-    const fd = fs.openSync(file, "w+");
-    fs.ftruncateSync(fd, capacity); // sparse: no blocks until pages are written
-    return new Segment(file, baseOffset, fd, capacity, indexIntervalBytes);
+    return new Segment(path.join(dir, segmentFileName(baseOffset)), baseOffset, {
+      sealed: false,
+      capacity,
+      indexIntervalBytes,
+      exists: false,
+      length: 0,
+      indexLoaded: true,
+    });
   }
 
-  /**
-   * Loads an existing file, walking its batches to rebuild the index. Stops at the first zero length,
-   * truncated, malformed or (if verifyCrc) CRC-failing batch, or one whose offsets go backwards; all
-   * bytes from there on are dropped. Returns null for a non-active segment without any valid batch.
-   */
-  static load(file: string, baseOffset: number, o: SegmentLoadOptions): Segment | null {
-    const fileSize = fs.statSync(file).size;
-    if (fileSize === 0 && !o.active) return null;
-    const fd = o.active ? fs.openSync(file, "r+") : null;
-    if (fileSize === 0) fs.ftruncateSync(fd!, o.capacity);
-    const seg = new Segment(file, baseOffset, fd, fileSize || o.capacity, o.indexIntervalBytes);
-    const { map, view } = seg;
-    let pos = 0;
-    for (;;) {
-      const size = checkStoredBatch(map, view, pos, fileSize, o.verifyCrc);
-      if (size === 0) break;
-      const first = readInt64(view, pos);
-      if (first < seg.nextOffset) break; // offsets never go backwards: not a batch we wrote
-      seg.indexBatch(pos, first, readInt64(view, pos + MAX_TIMESTAMP));
-      seg.nextOffset = first + view.getInt32(pos + LAST_OFFSET_DELTA) + 1;
-      pos += size;
-    }
-    seg.size = pos;
-    if (o.active) {
-      const capacity = Math.max(o.capacity, pos);
-      if (pos < fileSize || capacity !== fileSize) {
-        // Drop the tail (torn batch, garbage) by shrinking, then re-extend with zeros so appends
-        // continue and a later recovery can't mistake stale bytes for batches. Remap at the new size.
-        fs.ftruncateSync(fd!, pos);
-        fs.ftruncateSync(fd!, capacity);
-        seg.remap(capacity);
-      }
-      if (pos > 0) seg.firstAppendAt = fileBirthTime(file) ?? o.now;
-    } else {
-      if (pos === 0) return null;
-      if (pos < fileSize) fs.truncateSync(file, pos); // never read past pos, so the mapping stays safe
-    }
+  /** A segment known from a trustworthy summary (a clean shutdown's checkpoint): nothing is read now. */
+  static fromMeta(file: string, meta: SegmentMeta, o: { sealed: boolean; capacity: number; indexIntervalBytes: number }): Segment {
+    const seg = new Segment(file, meta.baseOffset, { ...o, exists: meta.size > 0, length: meta.size, indexLoaded: false });
+    seg.applyMeta(meta);
+    seg.idxExpected = meta.indexEntries;
     return seg;
   }
 
-  private remap(capacity: number): void {
-    this.capacity = capacity;
-    this.map = Bun.mmap(this.path);
-    this.view = dataView(this.map);
-  }
-
-  /** Free preallocated space left in the active segment. */
-  get free(): number {
-    return this.capacity - this.size;
-  }
-
-  /** Grows the (active) file so `bytes` more fit; existing slices stay valid as the file only grows. */
-  ensureFree(bytes: number): void {
-    if (this.free >= bytes) return;
-    const capacity = this.size + bytes;
-    fs.ftruncateSync(this.activeFd(), capacity);
-    this.remap(capacity);
+  /** The header of a segment's index file, or null (missing, torn, another segment's). */
+  static readIndexHeader(file: string, baseOffset: number): IndexHeader | null {
+    let fd: number;
+    try {
+      fd = fs.openSync(indexPathOf(file), "r");
+    } catch {
+      return null;
+    }
+    try {
+      const buf = new Uint8Array(INDEX_HEADER);
+      return fs.readSync(fd, buf, 0, INDEX_HEADER, 0) === INDEX_HEADER ? decodeHeader(buf, baseOffset) : null;
+    } catch {
+      return null;
+    } finally {
+      fs.closeSync(fd);
+    }
   }
 
   /**
-   * Copies already-validated batches to the end, giving them consecutive offsets from firstOffset and
-   * partitionLeaderEpoch 0. Per batch the length field is written last, so a process killed mid-copy
-   * leaves a zero length there and recovery stops cleanly before it. Returns the next offset.
+   * Recovery: takes the trusted prefix as it is (its index from the index file) and walks the rest of
+   * the file, stopping at the first zero length, truncated, malformed or (if verifyCrc) CRC-failing
+   * batch, or one whose offsets go backwards; all bytes from there on are dropped. Returns null for a
+   * sealed segment without any valid batch.
    */
-  append(src: Uint8Array, firstOffset: number, now: number): number {
-    const sv = dataView(src);
-    const m = this.map, v = this.view;
-    let offset = firstOffset;
-    for (let p = 0; p < src.length; ) {
-      const size = sv.getInt32(p + BATCH_LENGTH) + LOG_OVERHEAD;
-      const dst = this.size;
-      writeInt64(v, dst, offset);
-      v.setInt32(dst + PARTITION_LEADER_EPOCH, 0);
-      m.set(src.subarray(p + MAGIC, p + size), dst + MAGIC);
-      v.setInt32(dst + BATCH_LENGTH, size - LOG_OVERHEAD);
-      this.indexBatch(dst, offset, readInt64(sv, p + MAX_TIMESTAMP));
-      this.size = dst + size;
-      offset += sv.getInt32(p + LAST_OFFSET_DELTA) + 1;
-      p += size;
+  static recover(file: string, baseOffset: number, o: RecoverOptions): Segment | null {
+    const fileSize = fs.statSync(file).size;
+    if (fileSize === 0 && o.sealed) return null;
+    const seg = new Segment(file, baseOffset, { sealed: o.sealed, capacity: o.capacity, indexIntervalBytes: o.indexIntervalBytes, exists: true, length: fileSize, indexLoaded: true });
+    let pos = 0;
+    if (o.trusted && o.trusted.size <= fileSize) {
+      seg.applyMeta(o.trusted);
+      seg.loadIndex(o.trusted.indexEntries);
+      pos = o.trusted.size;
+    } else if (!o.sealed) {
+      truncateIndex(seg.indexPath, 0); // rebuilt from scratch by the walk
     }
-    if (this.firstAppendAt < 0) this.firstAppendAt = now;
-    this.nextOffset = offset;
-    return offset;
+    if (pos < fileSize && !seg.zeroAt(pos)) pos = seg.walk(pos, fileSize, o.verifyCrc, true);
+    seg.size = pos;
+    if (pos < fileSize) {
+      // Drop the tail (torn batch, garbage, or the active segment's unused window), so that nothing but
+      // zeros ever follows the data and a later recovery can't mistake stale bytes for batches.
+      if (o.sealed && pos === 0) return null;
+      fs.truncateSync(file, pos);
+      seg.fileLength = pos;
+      seg.dropMap();
+    }
+    if (o.minNextOffset !== undefined && o.minNextOffset > seg.nextOffset) seg.nextOffset = o.minNextOffset;
+    if (o.sealed) {
+      try {
+        seg.writeSealedIndex();
+      } catch {
+        // rebuilt from the log when next loaded
+      }
+    } else if (pos > 0 && seg.firstAppendAt < 0) seg.firstAppendAt = fileBirthTime(file) ?? o.now;
+    return seg;
+  }
+
+  private applyMeta(m: SegmentMeta): void {
+    this.size = m.size;
+    this.nextOffset = m.nextOffset;
+    this.maxTimestamp = m.maxTimestamp;
+    this.maxTimestampPos = m.maxTimestampPos;
+    this.firstAppendAt = m.firstAppendAt;
+  }
+
+  /** The summary for the log's checkpoint. */
+  meta(): SegmentMeta {
+    return {
+      baseOffset: this.baseOffset,
+      size: this.size,
+      nextOffset: this.nextOffset,
+      maxTimestamp: this.maxTimestamp,
+      maxTimestampPos: this.maxTimestampPos,
+      firstAppendAt: this.firstAppendAt,
+      indexEntries: this.idxLoaded ? this.idxPersisted : this.idxExpected,
+    };
+  }
+
+  get isSealed(): boolean {
+    return this.sealed;
+  }
+
+  /** Is the file all zeros (or at its end) at pos? One small read instead of a mapping. */
+  private zeroAt(pos: number): boolean {
+    const buf = new Uint8Array(LOG_OVERHEAD);
+    const fd = fs.openSync(this.path, "r");
+    try {
+      const n = fs.readSync(fd, buf, 0, LOG_OVERHEAD, pos);
+      return buf.subarray(0, n).every((b) => b === 0);
+    } finally {
+      fs.closeSync(fd);
+    }
+  }
+
+  /**
+   * Walks batches from `from` to `end`, adding them to the index. `recovering`: the walk decides the
+   * segment's extent (offsets must not go backwards; nextOffset follows); otherwise the extent is known
+   * and only the index is rebuilt. Returns the position after the last good batch.
+   */
+  private walk(from: number, end: number, verifyCrc: boolean, recovering: boolean): number {
+    const map = this.mapping();
+    const v = this.view;
+    end = Math.min(end, map.length);
+    let pos = from;
+    while (pos < end) {
+      const size = checkStoredBatch(map, v, pos, end, verifyCrc);
+      if (size === 0) break;
+      const first = readInt64(v, pos);
+      if (recovering && first < this.nextOffset) break; // offsets never go backwards: not a batch we wrote
+      this.indexBatch(pos, first, readInt64(v, pos + MAX_TIMESTAMP));
+      if (recovering) this.nextOffset = first + v.getInt32(pos + LAST_OFFSET_DELTA) + 1;
+      pos += size;
+      logReadStats.batchesScanned++;
+    }
+    logReadStats.recordBytesScanned += pos - from;
+    return pos;
+  }
+
+  // ---- the index ----------------------------------------------------------------------------------
+
+  private resetIndex(): void {
+    this.idxCount = 0;
+    this.lastIndexedPos = 0;
+    this.runningMaxTs = -Infinity;
+  }
+
+  /**
+   * Loads the index file (entries inside the segment's current extent), and rebuilds from the log what
+   * is missing: a sealed segment's file must match its header exactly, an active one must hold at least
+   * `expected` entries (what the last checkpoint saw written).
+   */
+  private loadIndex(expected: number): void {
+    this.resetIndex();
+    this.idxLoaded = true;
+    let buf: Uint8Array | null = null;
+    try {
+      buf = fs.readFileSync(this.indexPath);
+      logReadStats.indexFilesLoaded++;
+    } catch {
+      // missing: rebuilt below
+    }
+    let header = buf ? decodeHeader(buf, this.baseOffset) : null;
+    // A sealed header describing another extent belongs to an earlier version of the file.
+    if (header?.sealed && (header.summary.size !== this.size || header.summary.nextOffset !== this.nextOffset)) header = null;
+    const n = header
+      ? decodeEntries(buf!, this.baseOffset, this.size, this.nextOffset, header.sealed ? header.count : Infinity, (offset, ts, pos) => this.pushEntry(offset, pos, ts))
+      : 0;
+    const complete = this.sealed ? header?.sealed === true && n === header.count : header !== null && n >= expected;
+    const fileEntries = buf && buf.length > INDEX_HEADER ? Math.floor((buf.length - INDEX_HEADER) / INDEX_ENTRY) : 0;
+    this.idxHeaderWritten = header !== null && !header.sealed && !this.sealed;
+    this.idxPersisted = this.idxHeaderWritten ? n : 0;
+    // An active segment's file grows by appending entries after the good ones: cut what follows them.
+    if (!this.sealed && buf && (this.idxHeaderWritten ? fileEntries > n : buf.length > 0)) truncateIndex(this.indexPath, this.idxHeaderWritten ? INDEX_HEADER + n * INDEX_ENTRY : 0);
+    if (this.size === 0) return;
+    if (complete) {
+      this.lastIndexedPos = this.idxPos[n - 1]!;
+      // The largest timestamp so far is the segment's, by definition.
+      this.runningMaxTs = Math.max(this.idxTsBefore[n - 1]!, this.maxTimestamp);
+      return;
+    }
+    // Missing, torn or short: walk from the last good entry (everything in the extent is trusted).
+    const from = n === 0 ? 0 : this.idxPos[n - 1]!;
+    if (n > 0) {
+      this.lastIndexedPos = from;
+      this.runningMaxTs = this.idxTsBefore[n - 1]!;
+    }
+    const reached = this.walk(from, this.size, false, false);
+    logReadStats.indexesRebuilt++;
+    if (reached < this.size) throw new StorageError(`${this.path} is corrupt at byte ${reached} (its index could not be rebuilt past it)`, this.path, false);
+    if (this.sealed) {
+      try {
+        this.writeSealedIndex();
+      } catch {
+        // rebuilt again next time
+      }
+    }
+  }
+
+  private ensureIndex(): void {
+    if (!this.idxLoaded) this.loadIndex(this.idxExpected);
+  }
+
+  private pushEntry(offset: number, pos: number, tsBefore: number): void {
+    if (this.idxCount === this.idxPos.length) this.growIndex();
+    const i = this.idxCount++;
+    this.idxOffset[i] = offset;
+    this.idxPos[i] = pos;
+    this.idxTsBefore[i] = tsBefore;
   }
 
   private indexBatch(pos: number, baseOffset: number, maxTs: number): void {
     if (this.idxCount === 0 || pos - this.lastIndexedPos >= this.indexIntervalBytes) {
-      if (this.idxCount === this.idxPos.length) this.growIndex();
-      const i = this.idxCount++;
-      this.idxOffset[i] = baseOffset;
-      this.idxPos[i] = pos;
-      this.idxTsBefore[i] = this.runningMaxTs;
+      this.pushEntry(baseOffset, pos, this.runningMaxTs);
       this.lastIndexedPos = pos;
     }
     if (maxTs > this.runningMaxTs) this.runningMaxTs = maxTs;
@@ -192,11 +413,221 @@ export class Segment {
 
   /** Index entries so far (for tests and stats). */
   get indexEntries(): number {
+    this.ensureIndex();
     return this.idxCount;
   }
 
+  private summary(): SegmentSummary {
+    return { size: this.size, nextOffset: this.nextOffset, maxTimestamp: this.maxTimestamp, maxTimestampPos: this.maxTimestampPos };
+  }
+
+  /** The whole index file of a sealed segment: header with the summary, then every entry. */
+  private sealedIndexBytes(): Uint8Array {
+    const entries = encodeEntries(this.idxOffset, this.idxTsBefore, this.idxPos, 0, this.idxCount);
+    const out = new Uint8Array(INDEX_HEADER + entries.length);
+    out.set(encodeHeader(this.baseOffset, true, this.summary(), this.idxCount));
+    out.set(entries, INDEX_HEADER);
+    return out;
+  }
+
+  /**
+   * Writes a sealed segment's index file (no fsync), through a temporary file renamed over the old one,
+   * so a checkpoint's write still in flight to the active index lands in the unlinked old file. Returns
+   * the new file's fd when keepOpen.
+   */
+  writeSealedIndex(keepOpen = false): number | null {
+    this.ensureIndex();
+    const tmp = this.indexPath + ".tmp";
+    const fd = fs.openSync(tmp, "w");
+    try {
+      writeFully(fd, this.sealedIndexBytes(), 0);
+      fs.renameSync(tmp, this.indexPath);
+    } catch (e) {
+      fs.closeSync(fd);
+      fs.rmSync(tmp, { force: true });
+      throw e;
+    }
+    this.idxPersisted = this.idxCount;
+    this.idxHeaderWritten = true;
+    if (keepOpen) return fd;
+    fs.closeSync(fd);
+    return null;
+  }
+
+  /** Entries of the active segment not yet in its index file, as [position, bytes] writes. */
+  private indexTail(): { writes: [number, Uint8Array][]; upTo: number } | null {
+    if (!this.idxLoaded || this.sealed) return null;
+    const from = this.idxPersisted, to = this.idxCount;
+    if (from === to && this.idxHeaderWritten) return null;
+    const writes: [number, Uint8Array][] = [];
+    if (!this.idxHeaderWritten) writes.push([0, encodeHeader(this.baseOffset, false, this.summary(), 0)]);
+    if (to > from) writes.push([INDEX_HEADER + from * INDEX_ENTRY, encodeEntries(this.idxOffset, this.idxTsBefore, this.idxPos, from, to)]);
+    return { writes, upTo: to };
+  }
+
+  /** Writes the active segment's new index entries now (clean close). */
+  persistIndexSync(): void {
+    const tail = this.indexTail();
+    if (!tail) return;
+    const fd = fs.openSync(this.indexPath, fs.constants.O_RDWR | fs.constants.O_CREAT, 0o644);
+    try {
+      for (const [at, bytes] of tail.writes) writeFully(fd, bytes, at);
+    } finally {
+      fs.closeSync(fd);
+    }
+    this.idxPersisted = tail.upTo;
+    this.idxHeaderWritten = true;
+  }
+
+  /**
+   * Writes the active segment's new index entries in the background (checkpoints). Resolves with the
+   * number of entries the file then holds; null when there is nothing to write (or a write is under way).
+   */
+  persistIndexAsync(): Promise<number> | null {
+    if (this.idxWrite || this.retired) return null;
+    const tail = this.indexTail();
+    if (!tail) return null;
+    const file = this.indexPath;
+    const write = (async () => {
+      const h = await fs.promises.open(file, fs.constants.O_RDWR | fs.constants.O_CREAT, 0o644);
+      try {
+        for (const [at, bytes] of tail.writes) {
+          for (let done = 0; done < bytes.length; ) {
+            // Sealing replaces the file and closing writes it itself: stop here once either happened.
+            if (this.retired) return this.idxPersisted;
+            done += (await h.write(bytes, done, bytes.length - done, at + done)).bytesWritten;
+          }
+        }
+      } finally {
+        await h.close();
+      }
+      if (!this.retired) {
+        this.idxPersisted = Math.max(this.idxPersisted, tail.upTo);
+        this.idxHeaderWritten = true;
+      }
+      return tail.upTo;
+    })().finally(() => {
+      this.idxWrite = null;
+    });
+    this.idxWrite = write;
+    return write;
+  }
+
+  // ---- the file and its mapping -------------------------------------------------------------------
+
+  /** The mapping (made on demand), covering at least `size` bytes. */
+  private mapping(): Uint8Array {
+    this.lastReadUse = ++useClock;
+    if (this.map) return this.map;
+    if (!this.fileExists || this.fileLength === 0) return EMPTY;
+    const m = Bun.mmap(this.path);
+    logReadStats.mappingsCreated++;
+    if (m.length < this.size)
+      throw new StorageError(`${this.path} holds ${m.length} bytes, fewer than the ${this.size} the log recorded`, this.path, false);
+    this.map = m;
+    this.view = dataView(m);
+    mapBudget.add(this);
+    return m;
+  }
+
+  /** Lets go of the mapping (views handed out stay valid; GC unmaps once they are gone). */
+  dropMap(): void {
+    if (!this.map) return;
+    this.map = null;
+    this.view = EMPTY_VIEW;
+    mapBudget.members.delete(this);
+  }
+
+  private appendFd(): number {
+    this.lastAppendUse = ++useClock;
+    if (this.fd !== null) return this.fd;
+    const fd = fs.openSync(this.path, fs.constants.O_RDWR | fs.constants.O_CREAT, 0o644);
+    this.fileLength = this.fileExists ? fs.fstatSync(fd).size : 0;
+    this.fileExists = true;
+    this.fd = fd;
+    fdBudget.add(this);
+    return fd;
+  }
+
+  /** Closes the append fd (it is reopened on demand; the data is in the page cache). */
+  closeFd(): void {
+    if (this.fd === null) return;
+    const fd = this.fd;
+    this.fd = null;
+    fdBudget.members.delete(this);
+    fs.closeSync(fd);
+  }
+
+  /** Free room in the current window (tests and stats). */
+  get windowFree(): number {
+    return this.fileLength - this.size;
+  }
+
+  /**
+   * Appends already-validated batches, giving them consecutive offsets from firstOffset and
+   * partitionLeaderEpoch 0 (stamped into `src` in place, as Kafka assigns offsets in the request's
+   * buffer). One pwrite: on ENOSPC (or any error) nothing of it counts and the error is thrown.
+   * Returns the next offset.
+   */
+  append(src: Uint8Array, firstOffset: number, now: number): number {
+    this.ensureIndex();
+    const fd = this.appendFd();
+    const dst = this.size;
+    const end = dst + src.length;
+    if (end > this.fileLength) this.growWindow(fd, end);
+    const sv = dataView(src);
+    let offset = firstOffset;
+    for (let p = 0; p < src.length; p += sv.getInt32(p + BATCH_LENGTH) + LOG_OVERHEAD) {
+      writeInt64(sv, p, offset);
+      sv.setInt32(p + PARTITION_LEADER_EPOCH, 0);
+      offset += sv.getInt32(p + LAST_OFFSET_DELTA) + 1;
+    }
+    try {
+      writeFully(fd, src, dst);
+    } catch (e) {
+      this.discardAfter(fd, dst);
+      throw e;
+    }
+    for (let p = 0; p < src.length; p += sv.getInt32(p + BATCH_LENGTH) + LOG_OVERHEAD) {
+      this.indexBatch(dst + p, readInt64(sv, p), readInt64(sv, p + MAX_TIMESTAMP));
+    }
+    this.size = end;
+    this.nextOffset = offset;
+    this.unsynced = true;
+    if (this.firstAppendAt < 0) this.firstAppendAt = now;
+    return offset;
+  }
+
+  /** Extends the file (sparse) so `end` fits, doubling the window up to the segment's capacity. */
+  private growWindow(fd: number, end: number): void {
+    const cap = Math.max(this.capacity, end);
+    const length = Math.max(end, Math.min(Math.max(this.fileLength * 2, MIN_WINDOW), cap));
+    fs.ftruncateSync(fd, length);
+    this.fileLength = length;
+    this.dropMap(); // the next read maps the longer file
+  }
+
+  /** Zeroes whatever a failed write left past `pos` (shrink, then extend again: no space needed). */
+  private discardAfter(fd: number, pos: number): void {
+    try {
+      fs.ftruncateSync(fd, pos);
+      fs.ftruncateSync(fd, this.fileLength);
+    } catch {
+      // recovery stops at the torn bytes anyway (CRC), and the next append overwrites them
+    }
+  }
+
+  /** A raised segment.bytes applies to the active segment's window from now on. */
+  setCapacity(capacity: number): void {
+    this.capacity = capacity;
+  }
+
+  // ---- reads --------------------------------------------------------------------------------------
+
   /** Position of the batch containing `offset`, or of the first batch after it; -1 if none here. */
   find(offset: number): number {
+    if (this.size === 0) return -1;
+    this.ensureIndex();
     // Last entry with baseOffset <= offset (entry 0 when offset precedes them all).
     let lo = 0, hi = this.idxCount - 1;
     while (lo < hi) {
@@ -204,6 +635,7 @@ export class Segment {
       if (this.idxOffset[mid]! <= offset) lo = mid;
       else hi = mid - 1;
     }
+    this.mapping();
     const v = this.view;
     for (let pos = this.idxCount ? this.idxPos[lo]! : this.size; pos < this.size; ) {
       if (readInt64(v, pos) + v.getInt32(pos + LAST_OFFSET_DELTA) >= offset) return pos;
@@ -215,6 +647,7 @@ export class Segment {
   /** Position of the first batch with maxTimestamp >= ts and lastOffset >= minOffset; -1 if none. */
   findByTimestamp(ts: number, minOffset: number): number {
     if (this.size === 0 || this.maxTimestamp < ts) return -1;
+    this.ensureIndex();
     // Last entry whose preceding batches all have maxTimestamp < ts: the answer is at or after it.
     let lo = 0, hi = this.idxCount - 1;
     while (lo < hi) {
@@ -228,6 +661,7 @@ export class Segment {
       if (p < 0) return -1;
       if (p > pos) pos = p;
     }
+    this.mapping();
     const v = this.view;
     for (; pos < this.size; pos += v.getInt32(pos + BATCH_LENGTH) + LOG_OVERHEAD) {
       if (readInt64(v, pos + MAX_TIMESTAMP) >= ts) return pos;
@@ -240,6 +674,7 @@ export class Segment {
    * first batch when minOneBatch, however big (KIP-74).
    */
   slice(pos: number, maxBytes: number, minOneBatch: boolean): Uint8Array {
+    const map = this.mapping();
     const v = this.view;
     let end = pos;
     while (end < this.size) {
@@ -247,61 +682,123 @@ export class Segment {
       if (next - pos > maxBytes && !(minOneBatch && end === pos)) break;
       end = next;
     }
-    return this.map.subarray(pos, end);
+    return map.subarray(pos, end);
   }
 
   /** The batch at pos as a view into the mapping. */
   batchAt(pos: number): Uint8Array {
-    return this.map.subarray(pos, pos + this.view.getInt32(pos + BATCH_LENGTH) + LOG_OVERHEAD);
+    const map = this.mapping();
+    return map.subarray(pos, pos + this.view.getInt32(pos + BATCH_LENGTH) + LOG_OVERHEAD);
   }
 
   /** Every batch in the segment, as one view into the mapping (the cleaner and retention read it). */
   contents(): Uint8Array {
-    return this.map.subarray(0, this.size);
+    if (this.size === 0) return EMPTY;
+    return this.mapping().subarray(0, this.size);
   }
 
   /** Base offset of the batch at pos. */
   offsetAt(pos: number): number {
+    this.mapping();
     return readInt64(this.view, pos);
   }
 
-  /** fsync: on Linux this also writes back the dirty pages of the shared mapping. */
+  // ---- durability and lifecycle -------------------------------------------------------------------
+
+  /** fsync the active segment's data, if anything was appended since the last one. */
   flush(): void {
-    if (this.fd !== null) fs.fsyncSync(this.fd);
+    if (this.sealed || !this.unsynced) return;
+    fs.fsyncSync(this.appendFd());
+    this.unsynced = false;
+  }
+
+  /** Everything appended is on disk (a syncfs of the whole volume covered it). */
+  markSynced(): void {
+    this.unsynced = false;
   }
 
   /**
-   * Stops being the active segment: trims the file to its logical size and hands the fd to an async
-   * fsync (closed when it completes, so no other code may close it). onDurable runs after the fsync.
+   * Stops being the active segment: trims the file to the data, writes the sealed index, and fsyncs
+   * both in the background. The promise (which never rejects) says whether the fsyncs succeeded.
    */
-  seal(onDurable: () => void): void {
-    const fd = this.activeFd();
+  seal(): Promise<boolean> {
+    this.ensureIndex();
+    let fd = this.fd;
+    if (fd === null && this.fileExists) fd = fs.openSync(this.path, "r+");
+    if (fd !== null && this.fileLength !== this.size) fs.ftruncateSync(fd, this.size);
+    if (this.fd !== null) fdBudget.members.delete(this);
     this.fd = null;
-    fs.ftruncateSync(fd, this.size);
-    fs.fsync(fd, (err) => {
-      fs.close(fd, () => {});
-      if (!err) onDurable();
-    });
+    this.fileLength = this.size;
+    this.sealed = true;
+    this.retired = true;
+    this.unsynced = false;
+    let indexFd: number | null = null;
+    try {
+      indexFd = this.writeSealedIndex(true);
+    } catch {
+      // rebuilt from the log when next loaded
+    }
+    const fsync = (f: number | null) =>
+      f === null ? Promise.resolve(true) : new Promise<boolean>((resolve) => fs.fsync(f, (err) => fs.close(f, () => resolve(!err))));
+    return Promise.all([fsync(fd), fsync(indexFd)]).then(([a, b]) => a && b);
   }
 
-  /** Clean close of the active segment: fsync, trim to the logical size, close the fd. */
+  /** Clean close of the active segment: index tail written, file trimmed to the data, fd closed. */
   closeActive(): void {
-    if (this.fd === null) return;
-    fs.fsyncSync(this.fd);
-    fs.ftruncateSync(this.fd, this.size);
-    fs.closeSync(this.fd);
-    this.fd = null;
+    if (this.sealed) return;
+    this.retired = true;
+    this.persistIndexSync();
+    if (this.fd === null && this.fileExists && this.fileLength !== this.size) this.appendFd();
+    if (this.fd !== null && this.fileLength !== this.size) fs.ftruncateSync(this.fd, this.size);
+    this.fileLength = this.size;
+    this.closeFd();
+    this.dropMap();
   }
 
-  /** Drops the fd without flushing (the file is about to be deleted). */
-  abandon(): void {
-    if (this.fd !== null) fs.closeSync(this.fd);
-    this.fd = null;
+  /** Appended to since the last fsync. */
+  get hasUnsyncedData(): boolean {
+    return this.unsynced;
   }
 
-  private activeFd(): number {
-    if (this.fd === null) throw new Error(`segment ${this.path} is not active`);
-    return this.fd;
+  /** fsync the segment's files by path (a clean close where no volume-wide sync was done). */
+  fsyncFile(): void {
+    for (const f of [this.path, this.indexPath]) {
+      let fd: number;
+      try {
+        fd = fs.openSync(f, "r");
+      } catch {
+        continue;
+      }
+      try {
+        fs.fsyncSync(fd);
+      } finally {
+        fs.closeSync(fd);
+      }
+    }
+    this.unsynced = false;
+  }
+
+  /** Lets go of the fd and mapping without flushing (the file is deleted or replaced). */
+  release(): void {
+    this.retired = true;
+    this.closeFd();
+    this.dropMap();
+  }
+}
+
+function writeFully(fd: number, data: Uint8Array, position: number): void {
+  for (let done = 0; done < data.length; ) {
+    const n = fs.writeSync(fd, data, done, data.length - done, position + done);
+    if (n <= 0) throw Object.assign(new Error(`short write at ${position + done}`), { code: "EIO" });
+    done += n;
+  }
+}
+
+function truncateIndex(file: string, length: number): void {
+  try {
+    fs.truncateSync(file, length);
+  } catch {
+    // no file: nothing to cut
   }
 }
 

@@ -1,0 +1,457 @@
+// A log directory (one entry of log.dirs): the recovery checkpoint of every partition in it, the
+// clean-shutdown marker, and the space left on its volume.
+//
+// `brook-log-checkpoint.json` holds, per partition directory, the log start offset, the recovery point
+// (below it everything was fsynced), each segment's summary and the producer-state snapshot. It is
+// written every log.flush.offset.checkpoint.interval.ms, whenever 512 MiB more were appended to the
+// dir, and at a clean shutdown, together with `.brook-clean-shutdown`, which names the checkpoint it
+// vouches for. So:
+//  - after a clean shutdown, logs open from the checkpoint alone: no record data is read, no segment
+//    file is even opened until something uses it;
+//  - after a process crash (same boot id: the page cache survived) only what was appended after the
+//    last checkpoint is walked and CRC-checked;
+//  - after a power loss (another boot id) every segment past the recovery point is walked and checked.
+// Partition directories are keyed by name; a topic id guards against a deleted and re-created topic.
+//
+// Space: appends (produce) are refused with a StorageError while the volume has less than
+// brook.log.dir.min.free.bytes free (default 1% of the volume, at most 1 GiB), so the writes that must
+// not fail (consumer offsets, transactions, the topic catalogue) still find room; a write failing with
+// ENOSPC puts the dir in the same state. The state clears by itself once space is back (retention,
+// DeleteRecords, a deleted topic, an operator), rechecked at most every second while it lasts.
+import fs from "node:fs";
+import path from "node:path";
+import type { Logger } from "../log.ts";
+import { bootId, isNoSpace, syncFilesystem, volumeSpace } from "./os.ts";
+import type { SegmentMeta } from "./segment.ts";
+import { StorageError } from "./storage-error.ts";
+
+export const LOG_CHECKPOINT_FILE = "brook-log-checkpoint.json";
+export const CLEAN_SHUTDOWN_FILE = ".brook-clean-shutdown";
+const CHECKPOINT_VERSION = 1;
+/** A checkpoint is due once this much was appended since the last one (bounds work after a crash). */
+export const CHECKPOINT_EVERY_BYTES = 512 << 20;
+/** statfs at least this often while appending, and this often while the dir is full. */
+const SPACE_CHECK_MS = 1000;
+const FULL_REMINDER_MS = 60_000;
+/** Up to this many files with unsynced data are fsynced one by one; more get one syncfs. */
+const FSYNC_FILES_UP_TO = 64;
+
+/** One partition's state in the checkpoint. */
+export interface PartitionCheckpoint {
+  topicId?: string;
+  logStartOffset: number;
+  recoveryPoint: number;
+  segments: SegmentMeta[];
+  /** the producer-state snapshot (producer-state.ts), opaque here */
+  producers?: unknown;
+}
+
+/** What the dir needs from each partition log in it. */
+export interface DirMember {
+  /** the partition directory's name in the log dir ("" for a standalone log) */
+  readonly dirName: string;
+  /** The state for a checkpoint; `written` settles once the index files it relies on are written. */
+  captureCheckpoint(): { entry: PartitionCheckpoint; written: Promise<void> | null };
+  /** files with data not yet fsynced */
+  readonly unsyncedFiles: number;
+  /** fsync them (instead of a volume-wide sync) */
+  fsyncFiles(): void;
+  /** everything appended up to now is durable (after a volume-wide sync) */
+  markSynced(): void;
+}
+
+export interface LogDirOptions {
+  /** brook.log.dir.min.free.bytes; null: 1% of the volume, at most 1 GiB */
+  minFreeBytes?: number | null;
+  log?: Logger;
+  /** write a checkpoint after this many appended bytes (Infinity: only when asked) */
+  checkpointEveryBytes?: number;
+}
+
+type SerializedSegment = [number, number, number, number, number, number, number];
+interface SerializedEntry {
+  t?: string;
+  s: number;
+  r: number;
+  g: SerializedSegment[];
+  p?: unknown;
+}
+interface CheckpointFile {
+  version: number;
+  generation: number;
+  bootId: string | null;
+  writtenAt: number;
+  logs: Record<string, SerializedEntry>;
+}
+
+const num = (v: unknown, fallback: number): number => (typeof v === "number" && !Number.isNaN(v) ? v : fallback);
+
+function parseEntry(e: SerializedEntry): PartitionCheckpoint | null {
+  if (!e || !Array.isArray(e.g) || !Number.isSafeInteger(e.s) || !Number.isSafeInteger(e.r)) return null;
+  const segments: SegmentMeta[] = [];
+  for (const g of e.g) {
+    if (!Array.isArray(g) || g.length < 7 || !Number.isSafeInteger(g[0]) || !Number.isSafeInteger(g[1]) || !Number.isSafeInteger(g[2])) return null;
+    segments.push({
+      baseOffset: g[0],
+      size: g[1],
+      nextOffset: g[2],
+      maxTimestamp: num(g[3], -1),
+      maxTimestampPos: num(g[4], -1),
+      firstAppendAt: num(g[5], -1),
+      indexEntries: num(g[6], 0),
+    });
+  }
+  return { topicId: typeof e.t === "string" ? e.t : undefined, logStartOffset: e.s, recoveryPoint: e.r, segments, producers: e.p };
+}
+
+function serializeEntry(c: PartitionCheckpoint): SerializedEntry {
+  return {
+    t: c.topicId,
+    s: c.logStartOffset,
+    r: c.recoveryPoint,
+    g: c.segments.map((m) => [m.baseOffset, m.size, m.nextOffset, m.maxTimestamp, m.maxTimestampPos, m.firstAppendAt, m.indexEntries]),
+    p: c.producers,
+  };
+}
+
+function readJson(file: string): unknown {
+  try {
+    return JSON.parse(fs.readFileSync(file, "utf8"));
+  } catch {
+    return null;
+  }
+}
+
+export class LogDir {
+  readonly path: string;
+  /** The previous shutdown was clean: the checkpoint describes every log exactly. */
+  readonly clean: boolean;
+  /** The checkpoint was written since the last reboot: what it saw appended is intact. */
+  readonly sameBoot: boolean;
+  private readonly entries = new Map<string, PartitionCheckpoint>();
+  private readonly members = new Set<DirMember>();
+  private readonly log: Logger | undefined;
+  private readonly standalone: boolean;
+  private generation: number;
+  private checkpointing: Promise<void> | null = null;
+  private closed = false;
+  private checkpointEveryBytes: number;
+  private appendedSinceCheckpoint = 0;
+  private lastCheckpointError = 0;
+
+  // space
+  readonly minFreeBytes: number;
+  private free = Infinity;
+  private total = 0;
+  private spaceCheckedAt = -Infinity;
+  private full = false;
+  private fullReason = "";
+  private fullSince = 0;
+  private fullRemindedAt = 0;
+  private fullTimer: ReturnType<typeof setInterval> | null = null;
+
+  private constructor(dir: string, standalone: boolean, o: LogDirOptions) {
+    this.path = dir;
+    this.standalone = standalone;
+    this.log = o.log;
+    this.checkpointEveryBytes = o.checkpointEveryBytes ?? Infinity;
+    fs.mkdirSync(dir, { recursive: true });
+    for (const f of fs.readdirSync(dir)) if (f.startsWith(LOG_CHECKPOINT_FILE + ".tmp")) fs.rmSync(path.join(dir, f), { force: true });
+    const ckpt = readJson(path.join(dir, LOG_CHECKPOINT_FILE)) as CheckpointFile | null;
+    const marker = readJson(path.join(dir, CLEAN_SHUTDOWN_FILE)) as { generation?: number } | null;
+    const usable = ckpt !== null && ckpt.version === CHECKPOINT_VERSION && typeof ckpt.logs === "object" && ckpt.logs !== null;
+    this.generation = usable && Number.isSafeInteger(ckpt.generation) ? ckpt.generation : 0;
+    if (usable) {
+      for (const [name, e] of Object.entries(ckpt.logs)) {
+        const entry = parseEntry(e);
+        if (entry) this.entries.set(name, entry);
+      }
+    }
+    this.clean = usable && marker !== null && marker.generation === ckpt.generation;
+    this.sameBoot = usable && ckpt.bootId !== null && ckpt.bootId === bootId();
+    if (marker !== null || fs.existsSync(path.join(dir, CLEAN_SHUTDOWN_FILE))) {
+      // From here on a crash is an unclean shutdown.
+      fs.rmSync(path.join(dir, CLEAN_SHUTDOWN_FILE), { force: true });
+      syncDir(dir);
+    }
+    let minFree = o.minFreeBytes ?? null;
+    if (minFree === null) {
+      try {
+        minFree = Math.min(Math.floor(volumeSpace(dir).total / 100), 1 << 30);
+      } catch {
+        minFree = 0;
+      }
+    }
+    this.minFreeBytes = minFree;
+  }
+
+  /** A log dir of the broker: partition directories inside it share its checkpoint. */
+  static open(dir: string, o: LogDirOptions = {}): LogDir {
+    return new LogDir(dir, false, o);
+  }
+
+  /** The dir of a log opened on its own (tests, tools): its checkpoint lives inside the log's directory. */
+  static standalone(partitionDir: string, o: LogDirOptions = {}): LogDir {
+    return new LogDir(partitionDir, true, { minFreeBytes: 0, ...o });
+  }
+
+  get isStandalone(): boolean {
+    return this.standalone;
+  }
+
+  /** The checkpointed state of a partition directory (once), unless it belongs to another topic id. */
+  take(dirName: string, topicId?: string): PartitionCheckpoint | undefined {
+    const e = this.entries.get(dirName);
+    if (!e) return undefined;
+    this.entries.delete(dirName);
+    if (topicId !== undefined && e.topicId !== undefined && e.topicId !== topicId) return undefined;
+    return e;
+  }
+
+  /** Forgets checkpoint entries no log took (partitions that no longer exist). */
+  dropUntaken(): void {
+    this.entries.clear();
+  }
+
+  register(m: DirMember): void {
+    this.members.add(m);
+  }
+
+  unregister(m: DirMember): void {
+    this.members.delete(m);
+  }
+
+  // ---- checkpoints --------------------------------------------------------------------------------
+
+  /**
+   * Writes the checkpoint in the background (the periodic one). Never rejects: a failure (a full
+   * volume) is logged and the previous checkpoint stays in place.
+   */
+  checkpoint(): Promise<void> {
+    if (this.closed) return Promise.resolve();
+    if (this.checkpointing) return this.checkpointing;
+    this.appendedSinceCheckpoint = 0;
+    const run = (async () => {
+      const captured = this.capture();
+      await Promise.all(captured.written);
+      if (this.closed) return;
+      const file = path.join(this.path, LOG_CHECKPOINT_FILE);
+      const tmp = `${file}.tmp`;
+      const body = this.serialize(captured.entries, ++this.generation);
+      try {
+        await fs.promises.writeFile(tmp, body);
+        // Renamed on this thread, so a final checkpoint written by close() can't be overtaken.
+        if (this.closed) return void fs.rmSync(tmp, { force: true });
+        fs.renameSync(tmp, file);
+      } catch (e) {
+        fs.rmSync(tmp, { force: true });
+        throw e;
+      }
+    })()
+      .catch((e) => {
+        const now = Date.now();
+        if (now - this.lastCheckpointError > FULL_REMINDER_MS) {
+          this.lastCheckpointError = now;
+          this.log?.warn(`could not write the log checkpoint of ${this.path}: ${(e as Error).message}`);
+        }
+        if (isNoSpace(e)) this.enterFull(`writing its checkpoint failed (${(e as { code?: string }).code})`, now);
+      })
+      .finally(() => {
+        this.checkpointing = null;
+      });
+    this.checkpointing = run;
+    return run;
+  }
+
+  private capture(): { entries: Map<string, PartitionCheckpoint>; written: Promise<void>[] } {
+    const entries = new Map<string, PartitionCheckpoint>();
+    const written: Promise<void>[] = [];
+    for (const m of this.members) {
+      const c = m.captureCheckpoint();
+      entries.set(m.dirName, c.entry);
+      if (c.written) written.push(c.written);
+    }
+    // Logs not opened in this run (none in the broker, which opens every partition) keep their entry.
+    for (const [name, e] of this.entries) if (!entries.has(name)) entries.set(name, e);
+    return { entries, written };
+  }
+
+  private serialize(entries: Map<string, PartitionCheckpoint>, generation: number): string {
+    const logs: Record<string, SerializedEntry> = {};
+    for (const [name, e] of entries) logs[name] = serializeEntry(e);
+    const file: CheckpointFile = { version: CHECKPOINT_VERSION, generation, bootId: bootId(), writtenAt: Date.now(), logs };
+    return JSON.stringify(file);
+  }
+
+  /**
+   * Clean shutdown, after every log in the dir was closed: makes everything durable (one syncfs, else
+   * an fsync per file), writes the final checkpoint and the marker that vouches for it.
+   */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.stopFullTimer();
+    // A few files: fsync them; many: one syncfs (an fsync costs a journal commit each).
+    let unsynced = 0;
+    for (const m of this.members) unsynced += m.unsyncedFiles;
+    if (unsynced <= FSYNC_FILES_UP_TO || !syncFilesystem(this.path)) for (const m of this.members) if (m.unsyncedFiles > 0) m.fsyncFiles();
+    for (const m of this.members) m.markSynced();
+    const generation = ++this.generation;
+    const file = path.join(this.path, LOG_CHECKPOINT_FILE);
+    writeDurably(file, `${file}.tmp.final`, this.serialize(this.capture().entries, generation));
+    writeDurably(path.join(this.path, CLEAN_SHUTDOWN_FILE), path.join(this.path, CLEAN_SHUTDOWN_FILE + ".tmp"), JSON.stringify({ generation }));
+    syncDir(this.path);
+    this.members.clear();
+  }
+
+  /** fsyncs the data of these logs: one by one when few have any, else one syncfs for them all. */
+  flush(logs: (DirMember & { flush(): void })[]): void {
+    const dirty = logs.filter((m) => m.unsyncedFiles > 0);
+    if (dirty.length <= FSYNC_FILES_UP_TO || !syncFilesystem(this.path)) for (const m of dirty) m.flush();
+    else for (const m of logs) m.markSynced();
+  }
+
+  /** Stops without the clean-shutdown marker (startup failed, or the log was deleted). */
+  abandon(): void {
+    this.closed = true;
+    this.stopFullTimer();
+    this.members.clear();
+  }
+
+  // ---- space --------------------------------------------------------------------------------------
+
+  /** Is the dir refusing appends (below the reserve, or after ENOSPC)? */
+  get diskFull(): boolean {
+    return this.full;
+  }
+
+  /** Free bytes on the volume as last seen (Infinity before the first check). */
+  get freeBytes(): number {
+    return this.free;
+  }
+
+  get totalBytes(): number {
+    return this.total;
+  }
+
+  /** Why the dir is full, while it is. */
+  get diskFullReason(): string | null {
+    return this.full ? this.fullReason : null;
+  }
+
+  /**
+   * Called before an append of `bytes`: throws a StorageError when the dir refuses it. `internal`
+   * writes (transaction markers) may use the reserve.
+   */
+  beforeAppend(bytes: number, internal: boolean, now: number): void {
+    if (internal) return;
+    if (!this.full && this.free - bytes >= this.minFreeBytes && now - this.spaceCheckedAt < SPACE_CHECK_MS) return;
+    if (this.full && now - this.spaceCheckedAt < SPACE_CHECK_MS / 20) throw this.refusal();
+    this.refreshSpace(now);
+    if (this.free - bytes < this.minFreeBytes) {
+      this.enterFull(`${this.free} bytes free, below the reserve of ${this.minFreeBytes} (brook.log.dir.min.free.bytes)`, now);
+      throw this.refusal();
+    }
+    if (this.full) this.leaveFull();
+  }
+
+  /** Called after an append succeeded. */
+  appended(bytes: number): void {
+    this.free -= bytes;
+    this.appendedSinceCheckpoint += bytes;
+    if (this.appendedSinceCheckpoint >= this.checkpointEveryBytes && !this.checkpointing && !this.closed) void this.checkpoint();
+  }
+
+  /** Turns a failed write in this dir into a StorageError (and a full dir, when it was ENOSPC). */
+  writeFailed(e: unknown, file: string): StorageError {
+    if (e instanceof StorageError) return e;
+    const now = Date.now();
+    if (isNoSpace(e)) {
+      this.enterFull(`a write failed with ${(e as { code: string }).code}`, now);
+      this.spaceCheckedAt = now;
+      return this.refusal();
+    }
+    this.log?.error(`write to ${file} failed: ${(e as Error).message}`);
+    return new StorageError(`Error while writing to ${file}: ${(e as Error).message}`, file, false);
+  }
+
+  private refusal(): StorageError {
+    return new StorageError(`Log dir ${this.path} is full (${this.fullReason}); appends are refused until space is freed`, this.path, true);
+  }
+
+  private refreshSpace(now: number): void {
+    try {
+      const s = volumeSpace(this.path);
+      this.free = s.free;
+      this.total = s.total;
+    } catch {
+      // keep the last figures
+    }
+    this.spaceCheckedAt = now;
+  }
+
+  private enterFull(reason: string, now: number): void {
+    this.fullReason = reason;
+    if (this.full) return;
+    this.full = true;
+    this.fullSince = now;
+    this.fullRemindedAt = now;
+    this.log?.warn(`log dir ${this.path} is full: ${reason}; produce gets KAFKA_STORAGE_ERROR until space is freed`);
+    // Notice freed space even while nobody produces (the state is what a metric reads).
+    this.fullTimer = setInterval(() => this.recheckFull(), SPACE_CHECK_MS);
+    this.fullTimer.unref?.();
+  }
+
+  private recheckFull(): void {
+    const now = Date.now();
+    this.refreshSpace(now);
+    if (this.free >= this.minFreeBytes && this.free > 0) return this.leaveFull();
+    if (now - this.fullRemindedAt >= FULL_REMINDER_MS) {
+      this.fullRemindedAt = now;
+      this.log?.warn(`log dir ${this.path} still full after ${Math.round((now - this.fullSince) / 1000)} s: ${this.free} bytes free, reserve ${this.minFreeBytes}`);
+    }
+  }
+
+  private leaveFull(): void {
+    if (!this.full) return;
+    this.full = false;
+    this.stopFullTimer();
+    this.log?.info(`log dir ${this.path} has ${this.free} bytes free again; appends resume (full for ${Math.round((Date.now() - this.fullSince) / 1000)} s)`);
+  }
+
+  private stopFullTimer(): void {
+    if (this.fullTimer) clearInterval(this.fullTimer);
+    this.fullTimer = null;
+  }
+}
+
+/** Write to tmp, fsync, rename over `file` (throws; leaves no tmp behind). */
+export function writeDurably(file: string, tmp: string, text: string): void {
+  try {
+    const fd = fs.openSync(tmp, "w");
+    try {
+      const data = Buffer.from(text);
+      for (let done = 0; done < data.length; ) done += fs.writeSync(fd, data, done, data.length - done);
+      fs.fsyncSync(fd);
+    } finally {
+      fs.closeSync(fd);
+    }
+    fs.renameSync(tmp, file);
+  } catch (e) {
+    fs.rmSync(tmp, { force: true });
+    throw e;
+  }
+}
+
+export function syncDir(dir: string): void {
+  try {
+    const fd = fs.openSync(dir, "r");
+    try {
+      fs.fsyncSync(fd);
+    } finally {
+      fs.closeSync(fd);
+    }
+  } catch {
+    // not every platform lets a directory be fsynced; the rename itself is atomic
+  }
+}

@@ -29,6 +29,7 @@ import { randomUUID } from "node:crypto";
 import { ErrorCode } from "../../protocol/errors.ts";
 import type { BrokerConfig } from "../config.ts";
 import type { Logger } from "../log.ts";
+import { StorageError } from "../log/storage-error.ts";
 import type { TopicStore } from "../topics.ts";
 import { CONSUMER_PROTOCOL_TYPE, decodeSubscription } from "./consumer-protocol.ts";
 import {
@@ -173,7 +174,13 @@ export class GroupCoordinator {
     const { store, state } = OffsetStore.open(logDir, log);
     this.store = store;
     this.load(state);
-    this.retentionTimer = setInterval(() => this.expireOffsets(), Math.max(1, settings.retentionCheckIntervalMs));
+    this.retentionTimer = setInterval(() => {
+      try {
+        this.expireOffsets();
+      } catch (e) {
+        this.log.error(`offset expiry failed: ${(e as Error).message}`); // a full volume: next time
+      }
+    }, Math.max(1, settings.retentionCheckIntervalMs));
     this.retentionTimer.unref?.();
   }
 
@@ -820,7 +827,15 @@ export class GroupCoordinator {
         group = new Group(req.groupId);
         this.groups.set(req.groupId, group);
       }
-      this.store.appendOffsets(stored);
+      try {
+        this.store.appendOffsets(stored);
+      } catch (e) {
+        if (!(e instanceof StorageError)) throw e;
+        // As Kafka answers a commit its offsets topic could not take: the client finds the coordinator again and retries.
+        this.log.warn(`offset commit of group ${req.groupId} not stored: ${e.message}`);
+        for (const t of out) for (const p of t.partitions) if (p.errorCode === ErrorCode.NONE) p.errorCode = ErrorCode.NOT_COORDINATOR;
+        return out;
+      }
       for (const o of stored)
         group.setOffset(o.topic, o.partition, {
           offset: o.offset,
@@ -1032,12 +1047,19 @@ export class GroupCoordinator {
 
   private persistGroup(group: Group): void {
     if (!this.active) return;
-    this.store.appendGroup({
-      group: group.groupId,
-      protocolType: group.protocolType,
-      generationId: group.generationId,
-      emptySince: group.is("Empty") ? group.stateTimestamp : -1,
-    });
+    try {
+      this.store.appendGroup({
+        group: group.groupId,
+        protocolType: group.protocolType,
+        generationId: group.generationId,
+        emptySince: group.is("Empty") ? group.stateTimestamp : -1,
+      });
+    } catch (e) {
+      // Runs from timers too; a lost group record only means an older generation after a restart.
+      if (!(e instanceof StorageError)) throw e;
+      this.log.warn(`group ${group.groupId}: ${e.message}`);
+      return;
+    }
     this.persisted.add(group.groupId);
     this.maybeCompact();
   }

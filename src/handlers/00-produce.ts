@@ -90,6 +90,8 @@ export default handler(Produce, (req, ctx) => {
         appended = partition.log.append(records, checked.offsetCount);
       } catch (e) {
         if (!(e instanceof StorageError)) throw e;
+        // The log dir logs the full state once; this is per request.
+        broker.log.debug(`produce to ${t.name}-${p.index} from ${ctx.peer} (client ${ctx.header.clientId}) refused: ${e.message}`);
         return fail(ErrorCode.KAFKA_STORAGE_ERROR, e.message);
       }
       const { baseOffset, lastOffset } = appended;

@@ -2,6 +2,7 @@
 // files are removed once the catalogue no longer lists the topic.
 import { DeleteTopics } from "../../protocol/apis/20-delete-topics.ts";
 import { ErrorCode } from "../../protocol/errors.ts";
+import { StorageError } from "../log/storage-error.ts";
 import { TopicError } from "../topics.ts";
 import { handler } from "./handler.ts";
 
@@ -30,7 +31,12 @@ export default handler(DeleteTopics, (req, ctx) => {
       if (!(e instanceof TopicError)) throw e;
       return { ...out, errorCode: e.code, errorMessage: e.message }; // the catalogue could not be written
     }
-    broker.groups.deleteTopicOffsets(topic.name); // as Kafka: a deleted topic's committed offsets go too
+    try {
+      broker.groups.deleteTopicOffsets(topic.name); // as Kafka: a deleted topic's committed offsets go too
+    } catch (e) {
+      if (!(e instanceof StorageError)) throw e;
+      broker.log.warn(`the committed offsets of deleted topic ${topic.name} go at the next offset expiry: ${e.message}`);
+    }
     return { ...out, errorCode: ErrorCode.NONE, errorMessage: null };
   });
   return { throttleTimeMs: 0, responses };

@@ -19,6 +19,7 @@ import {
   LAST_OFFSET_DELTA,
   LOG_OVERHEAD,
   MAX_TIMESTAMP,
+  PRODUCER_ID,
   dataView,
   readInt64,
 } from "../../protocol/records/batch.ts";
@@ -90,6 +91,15 @@ export interface ProducerSnapshotSource {
   toSnapshot(offset: number): object;
 }
 
+/**
+ * The producer state of a log with no producer-id batch below `offset` (empty there). A checkpoint
+ * stores it for a log whose producer state was never loaded (a topic created since the start, written
+ * only by non-idempotent producers), so the next start need not replay the log to learn that.
+ */
+export interface NoProducerState {
+  noProducersBefore: number;
+}
+
 /** Written by DeleteRecords before any segment below the new start goes. */
 export const LOG_START_FILE = "log-start-offset.json";
 /** The per-partition checkpoint of earlier versions (read once, then replaced by the log dir's). */
@@ -122,6 +132,8 @@ export class PartitionLog implements DirMember {
   private storedProducerSnapshot: unknown;
   /** sealed segments whose background fsync has not completed */
   private sealing = 0;
+  /** no batch with a producer id was appended since the log was opened empty (then: its end) */
+  private producerFree: boolean;
 
   private constructor(dir: string, dirName: string, logDir: LogDir, topicId: string | undefined, config: LogConfig, segs: Segment[], start: number, recoveryPoint: number) {
     this.dir = dir;
@@ -133,6 +145,7 @@ export class PartitionLog implements DirMember {
     this.startOffset = Math.min(start, this.logEndOffset);
     this.recoveryPoint = Math.min(recoveryPoint, this.logEndOffset);
     this.lastFlushAt = config.now();
+    this.producerFree = this.startOffset === this.logEndOffset;
   }
 
   /** Opens (creating if needed) the log in dir, recovering from an unclean shutdown. */
@@ -165,8 +178,13 @@ export class PartitionLog implements DirMember {
    * sealed index files vouch for, and walks the rest, checking CRCs.
    */
   private static recover(dir: string, dirName: string, logDir: LogDir, topicId: string | undefined, cfg: LogConfig, entry: PartitionCheckpoint | undefined): PartitionLog {
-    fs.mkdirSync(dir, { recursive: true });
-    const files = fs.readdirSync(dir);
+    let files: string[];
+    try {
+      files = fs.readdirSync(dir);
+    } catch {
+      fs.mkdirSync(dir, { recursive: true });
+      files = [];
+    }
     // Leftovers of writes a crash interrupted: a cleaner's output never renamed into place (the
     // original is intact), a sealed index or a small file never renamed.
     for (const f of files) if (f.endsWith(CLEANED_SUFFIX) || f.endsWith(".tmp")) fs.rmSync(path.join(dir, f), { force: true });
@@ -223,6 +241,12 @@ export class PartitionLog implements DirMember {
     }
     const log = new PartitionLog(dir, dirName, logDir, topicId, cfg, segs, start, recoveryPoint);
     log.storedProducerSnapshot = entry?.producers;
+    // The snapshot was taken at the checkpoint's log end. If all recovery found after it is the same
+    // segment's tail without a producer-id batch, the snapshot holds at the new end: no replay needed.
+    const lastMeta = entry?.segments.at(-1);
+    const active = segs[segs.length - 1]!;
+    if (trustCheckpoint && lastMeta && lastMeta.baseOffset === active.baseOffset && !active.walkedProducerIds)
+      log.storedProducerSnapshot = advanceSnapshot(entry!.producers, lastMeta.nextOffset, log.logEndOffset);
     if (legacy) {
       // The log dir's checkpoint takes over; a start inside a segment must survive until it is written.
       if (log.startOffset > segs[0]!.baseOffset) log.writeLogStartFile();
@@ -292,10 +316,11 @@ export class PartitionLog implements DirMember {
     if (this.closed) throw new Error(`log ${this.dir} is closed`);
     // Header walk (no per-record work): the offsets consumed, and a guard against unvalidated input.
     const v = dataView(batches);
-    let count = 0, maxTs = -1, pos = 0;
+    let count = 0, maxTs = -1, pos = 0, producerIds = false;
     while (pos + HEADER_SIZE <= batches.length) {
       count += v.getInt32(pos + LAST_OFFSET_DELTA) + 1;
       maxTs = Math.max(maxTs, readInt64(v, pos + MAX_TIMESTAMP));
+      if (v.getInt32(pos + PRODUCER_ID) >= 0) producerIds = true; // the high word: pid >= 0
       const size = v.getInt32(pos + BATCH_LENGTH) + LOG_OVERHEAD;
       if (size < HEADER_SIZE) break;
       pos += size;
@@ -318,6 +343,7 @@ export class PartitionLog implements DirMember {
       throw this.logDir.writeFailed(e, seg.path);
     }
     const baseOffset = this.logEndOffset - count;
+    if (producerIds) this.producerFree = false;
     this.logDir.appended(batches.length);
     this.unflushed += count;
     if (this.unflushed >= this.config.flushIntervalMessages) {
@@ -388,14 +414,20 @@ export class PartitionLog implements DirMember {
     return lo;
   }
 
-  /** fsync the active segment (sealed ones were fsynced when rolled); the recovery point follows. */
+  /**
+   * fsync the active segment, and sealed ones whose background fsync is still under way; everything
+   * appended so far is then below the recovery point.
+   */
   flush(): void {
     if (this.closed) return;
     const upTo = this.logEndOffset;
+    if (this.sealing > 0) {
+      for (let i = this.segmentIndexFor(this.recoveryPoint); i < this.segs.length - 1; i++) this.segs[i]!.fsyncFile();
+    }
     this.active.flush();
     this.unflushed = 0;
     this.lastFlushAt = this.config.now();
-    if (this.sealing === 0) this.recoveryPoint = Math.max(this.recoveryPoint, upTo);
+    this.recoveryPoint = Math.max(this.recoveryPoint, upTo);
   }
 
   /** For a timer: flush when flush.ms has passed since the last flush and something is unflushed. */
@@ -486,7 +518,11 @@ export class PartitionLog implements DirMember {
 
   private producerSnapshotNow(): unknown {
     const src = this.producerSource;
-    if (!src) return this.storedProducerSnapshot;
+    if (!src) {
+      if (this.storedProducerSnapshot !== undefined || !this.producerFree) return this.storedProducerSnapshot;
+      const none: NoProducerState = { noProducersBefore: this.logEndOffset };
+      return none;
+    }
     const leo = this.logEndOffset;
     let snap = this.producerSnapshot;
     // Batches without a producer id leave the state as it was: the same snapshot holds at the new end.
@@ -560,6 +596,15 @@ function batchRef(seg: Segment, pos: number): BatchRef {
   const batch = seg.batchAt(pos);
   const baseOffset = seg.offsetAt(pos);
   return { batch, baseOffset, lastOffset: baseOffset + dataView(batch).getInt32(LAST_OFFSET_DELTA) };
+}
+
+/** A producer-state snapshot taken at `from`, moved to `to` (nothing with a producer id in between). */
+function advanceSnapshot(snapshot: unknown, from: number, to: number): unknown {
+  if (snapshot === null || typeof snapshot !== "object") return snapshot;
+  const s = snapshot as { offset?: unknown; noProducersBefore?: unknown };
+  if (s.noProducersBefore === from) return { noProducersBefore: to };
+  if (s.offset === from) return { ...s, offset: to };
+  return snapshot;
 }
 
 function removeSegmentFiles(logPath: string): void {

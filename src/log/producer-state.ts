@@ -39,7 +39,7 @@ import {
   readInt64,
 } from "../../protocol/records/batch.ts";
 import { ControlType, decodeRecords, parseControlRecordKey, parseControlRecordValue } from "../../protocol/records/records.ts";
-import type { PartitionLog } from "./partition-log.ts";
+import type { NoProducerState, PartitionLog } from "./partition-log.ts";
 
 /** Kafka's ProducerStateEntry.NUM_BATCHES_TO_RETAIN. */
 export const BATCHES_RETAINED = 5;
@@ -398,7 +398,12 @@ export function loadProducerState(log: PartitionLog, now = Date.now()): { state:
       // no snapshot anywhere: scan the log
     }
   }
-  const restored = stored === undefined ? null : ProducerStateManager.fromSnapshot(stored);
+  const none = (stored as Partial<NoProducerState> | undefined)?.noProducersBefore;
+  const restored = Number.isSafeInteger(none)
+    ? { state: new ProducerStateManager(), offset: none! }
+    : stored === undefined
+      ? null
+      : ProducerStateManager.fromSnapshot(stored);
   // A snapshot past the log end describes batches recovery cut off (a torn tail): unusable.
   if (restored && restored.offset <= log.logEndOffset) {
     state = restored.state;

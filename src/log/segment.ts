@@ -10,7 +10,7 @@
 //
 // The active segment's file is extended ahead of the data (ftruncate, sparse: no blocks until
 // written) in a window that doubles up to segment.bytes, so that one mapping covers many appends; it
-// is trimmed to the data when the segment is sealed or the log closes.
+// is trimmed to the data when the segment is sealed (and never holds anything but zeros past the data).
 //
 // Bun.mmap caveats honoured here: mappings can't be unmapped (dropping the reference lets GC do it),
 // empty files can't be mapped, and touching a mapped page past EOF raises SIGBUS. Hence: never read
@@ -19,10 +19,12 @@ import fs from "node:fs";
 import path from "node:path";
 import {
   BATCH_LENGTH,
+  HEADER_SIZE,
   LAST_OFFSET_DELTA,
   LOG_OVERHEAD,
   MAX_TIMESTAMP,
   PARTITION_LEADER_EPOCH,
+  PRODUCER_ID,
   checkStoredBatch,
   dataView,
   readInt64,
@@ -66,6 +68,11 @@ export const logReadStats = {
 const MIN_WINDOW = 1 << 20;
 const EMPTY = new Uint8Array(0);
 const EMPTY_VIEW = new DataView(EMPTY.buffer);
+const NO_F64 = new Float64Array(0);
+/** Read buffer of walks, shared (everything here is synchronous); grows for a bigger batch. */
+let walkBuffer = new Uint8Array(1 << 20);
+let walkView = dataView(walkBuffer);
+const NO_I32 = new Int32Array(0);
 
 /** A segment's summary as the log's checkpoint keeps it. */
 export interface SegmentMeta extends SegmentSummary {
@@ -114,11 +121,16 @@ class Budget {
 const fdBudget = new Budget(Math.max(64, openFileLimit() >> 1), (s) => s.lastAppendUse, (s) => s.closeFd());
 const mapBudget = new Budget(Math.max(256, mapCountLimit() >> 1), (s) => s.lastReadUse, (s) => s.dropMap());
 
-/** Overrides the budgets (tests); returns the current counts. */
-export function segmentBudgets(limits: { openFiles?: number; mappings?: number } = {}): { openFiles: number; mappings: number } {
+/** Overrides the budgets (tests); returns the limits in force before and the current counts. */
+export function segmentBudgets(limits: { openFiles?: number; mappings?: number } = {}): {
+  openFiles: number;
+  mappings: number;
+  limits: { openFiles: number; mappings: number };
+} {
+  const before = { openFiles: fdBudget.limit, mappings: mapBudget.limit };
   if (limits.openFiles !== undefined) fdBudget.limit = limits.openFiles;
   if (limits.mappings !== undefined) mapBudget.limit = limits.mappings;
-  return { openFiles: fdBudget.members.size, mappings: mapBudget.members.size };
+  return { openFiles: fdBudget.members.size, mappings: mapBudget.members.size, limits: before };
 }
 
 export class Segment {
@@ -136,6 +148,8 @@ export class Segment {
   maxTimestampPos = -1;
   lastAppendUse = 0;
   lastReadUse = 0;
+  /** recovery walked a batch with a producer id (so a producer-state snapshot from before it is stale) */
+  walkedProducerIds = false;
 
   private sealed: boolean;
   /** segment.bytes when this segment was made active: the window's upper bound */
@@ -154,9 +168,10 @@ export class Segment {
   // Sparse index, one entry per ~indexIntervalBytes: batch baseOffset, its position, and the largest
   // maxTimestamp of all batches BEFORE it (non-decreasing, so binary-searchable for time lookups).
   private idxLoaded: boolean;
-  private idxOffset = new Float64Array(16);
-  private idxPos = new Int32Array(16);
-  private idxTsBefore = new Float64Array(16);
+  // Allocated on the first entry: thousands of segments restored from a checkpoint may never need one.
+  private idxOffset = NO_F64;
+  private idxPos = NO_I32;
+  private idxTsBefore = NO_F64;
   private idxCount = 0;
   private lastIndexedPos = 0;
   private runningMaxTs = -Infinity;
@@ -227,36 +242,43 @@ export class Segment {
    * sealed segment without any valid batch.
    */
   static recover(file: string, baseOffset: number, o: RecoverOptions): Segment | null {
-    const fileSize = fs.statSync(file).size;
-    if (fileSize === 0 && o.sealed) return null;
-    const seg = new Segment(file, baseOffset, { sealed: o.sealed, capacity: o.capacity, indexIntervalBytes: o.indexIntervalBytes, exists: true, length: fileSize, indexLoaded: true });
-    let pos = 0;
-    if (o.trusted && o.trusted.size <= fileSize) {
-      seg.applyMeta(o.trusted);
-      seg.loadIndex(o.trusted.indexEntries);
-      pos = o.trusted.size;
-    } else if (!o.sealed) {
-      truncateIndex(seg.indexPath, 0); // rebuilt from scratch by the walk
-    }
-    if (pos < fileSize && !seg.zeroAt(pos)) pos = seg.walk(pos, fileSize, o.verifyCrc, true);
-    seg.size = pos;
-    if (pos < fileSize) {
-      // Drop the tail (torn batch, garbage, or the active segment's unused window), so that nothing but
-      // zeros ever follows the data and a later recovery can't mistake stale bytes for batches.
-      if (o.sealed && pos === 0) return null;
-      fs.truncateSync(file, pos);
-      seg.fileLength = pos;
-      seg.dropMap();
-    }
-    if (o.minNextOffset !== undefined && o.minNextOffset > seg.nextOffset) seg.nextOffset = o.minNextOffset;
-    if (o.sealed) {
-      try {
-        seg.writeSealedIndex();
-      } catch {
-        // rebuilt from the log when next loaded
+    const fd = fs.openSync(file, "r+");
+    try {
+      const fileSize = fs.fstatSync(fd).size;
+      if (fileSize === 0 && o.sealed) return null;
+      const seg = new Segment(file, baseOffset, { sealed: o.sealed, capacity: o.capacity, indexIntervalBytes: o.indexIntervalBytes, exists: true, length: fileSize, indexLoaded: true });
+      let pos = 0;
+      if (o.trusted && o.trusted.size <= fileSize) {
+        seg.applyMeta(o.trusted);
+        seg.loadIndex(o.trusted.indexEntries, fd);
+        pos = o.trusted.size;
+      } else if (!o.sealed) {
+        truncateIndex(seg.indexPath, 0); // rebuilt from scratch by the walk
       }
-    } else if (pos > 0 && seg.firstAppendAt < 0) seg.firstAppendAt = fileBirthTime(file) ?? o.now;
-    return seg;
+      const walked = seg.walk(fd, pos, fileSize, o.verifyCrc, true);
+      seg.walkedProducerIds = walked.producerIds;
+      pos = walked.end;
+      seg.size = pos;
+      if (o.sealed && pos === 0) return null;
+      // Garbage after the data (a torn batch) is cut off, so that nothing but zeros ever follows it and a
+      // later recovery can't mistake stale bytes for batches; zeros (the active segment's unused window)
+      // can stay. A sealed segment ends at its data.
+      if (pos < fileSize && (o.sealed || !walked.zeroAfter)) {
+        fs.ftruncateSync(fd, pos);
+        seg.fileLength = pos;
+      }
+      if (o.minNextOffset !== undefined && o.minNextOffset > seg.nextOffset) seg.nextOffset = o.minNextOffset;
+      if (o.sealed) {
+        try {
+          seg.writeSealedIndex();
+        } catch {
+          // rebuilt from the log when next loaded
+        }
+      } else if (pos > 0 && seg.firstAppendAt < 0) seg.firstAppendAt = fileBirthTime(file) ?? o.now;
+      return seg;
+    } finally {
+      fs.closeSync(fd);
+    }
   }
 
   private applyMeta(m: SegmentMeta): void {
@@ -284,40 +306,59 @@ export class Segment {
     return this.sealed;
   }
 
-  /** Is the file all zeros (or at its end) at pos? One small read instead of a mapping. */
-  private zeroAt(pos: number): boolean {
-    const buf = new Uint8Array(LOG_OVERHEAD);
-    const fd = fs.openSync(this.path, "r");
-    try {
-      const n = fs.readSync(fd, buf, 0, LOG_OVERHEAD, pos);
-      return buf.subarray(0, n).every((b) => b === 0);
-    } finally {
-      fs.closeSync(fd);
-    }
-  }
-
   /**
-   * Walks batches from `from` to `end`, adding them to the index. `recovering`: the walk decides the
-   * segment's extent (offsets must not go backwards; nextOffset follows); otherwise the extent is known
-   * and only the index is rebuilt. Returns the position after the last good batch.
+   * Walks batches from `from` to `end` reading the file (no mapping: recovery may touch thousands of
+   * segments once), adding them to the index. `recovering`: the walk decides the segment's extent
+   * (offsets must not go backwards; nextOffset follows); otherwise the extent is known and only the
+   * index is rebuilt. Returns the position after the last good batch, whether only zeros (or the end
+   * of the file) follow it, and whether any batch had a producer id.
    */
-  private walk(from: number, end: number, verifyCrc: boolean, recovering: boolean): number {
-    const map = this.mapping();
-    const v = this.view;
-    end = Math.min(end, map.length);
-    let pos = from;
+  private walk(fd: number, from: number, end: number, verifyCrc: boolean, recovering: boolean): { end: number; zeroAfter: boolean; producerIds: boolean } {
+    let buf = walkBuffer;
+    let view = walkView;
+    let bufStart = from, bufLen = 0;
+    const fill = (at: number, need: number) => {
+      if (need > buf.length) {
+        buf = walkBuffer = new Uint8Array(1 << Math.ceil(Math.log2(need)));
+        view = walkView = dataView(buf);
+      }
+      bufStart = at;
+      bufLen = fs.readSync(fd, buf, 0, Math.min(buf.length, end - at), at);
+    };
+    let pos = from, producerIds = false, zeroAfter = true;
     while (pos < end) {
-      const size = checkStoredBatch(map, v, pos, end, verifyCrc);
-      if (size === 0) break;
-      const first = readInt64(v, pos);
-      if (recovering && first < this.nextOffset) break; // offsets never go backwards: not a batch we wrote
-      this.indexBatch(pos, first, readInt64(v, pos + MAX_TIMESTAMP));
-      if (recovering) this.nextOffset = first + v.getInt32(pos + LAST_OFFSET_DELTA) + 1;
+      if (pos + HEADER_SIZE > bufStart + bufLen) fill(pos, HEADER_SIZE);
+      let rel = pos - bufStart;
+      if (bufLen - rel < HEADER_SIZE) {
+        zeroAfter = buf.subarray(rel, bufLen).every((b) => b === 0);
+        break;
+      }
+      const size = view.getInt32(rel + BATCH_LENGTH) + LOG_OVERHEAD;
+      if (size < HEADER_SIZE || size > end - pos) {
+        zeroAfter = buf.subarray(rel, rel + LOG_OVERHEAD).every((b) => b === 0);
+        break;
+      }
+      if (rel + size > bufLen) {
+        fill(pos, size);
+        rel = 0;
+      }
+      if (checkStoredBatch(buf, view, rel, rel + size, verifyCrc) === 0) {
+        zeroAfter = false;
+        break;
+      }
+      const first = readInt64(view, rel);
+      if (recovering && first < this.nextOffset) {
+        zeroAfter = false; // offsets never go backwards: not a batch we wrote
+        break;
+      }
+      if (view.getInt32(rel + PRODUCER_ID) >= 0) producerIds = true;
+      this.indexBatch(pos, first, readInt64(view, rel + MAX_TIMESTAMP));
+      if (recovering) this.nextOffset = first + view.getInt32(rel + LAST_OFFSET_DELTA) + 1;
       pos += size;
       logReadStats.batchesScanned++;
     }
     logReadStats.recordBytesScanned += pos - from;
-    return pos;
+    return { end: pos, zeroAfter, producerIds };
   }
 
   // ---- the index ----------------------------------------------------------------------------------
@@ -333,7 +374,7 @@ export class Segment {
    * is missing: a sealed segment's file must match its header exactly, an active one must hold at least
    * `expected` entries (what the last checkpoint saw written).
    */
-  private loadIndex(expected: number): void {
+  private loadIndex(expected: number, fd?: number): void {
     this.resetIndex();
     this.idxLoaded = true;
     let buf: Uint8Array | null = null;
@@ -346,6 +387,7 @@ export class Segment {
     let header = buf ? decodeHeader(buf, this.baseOffset) : null;
     // A sealed header describing another extent belongs to an earlier version of the file.
     if (header?.sealed && (header.summary.size !== this.size || header.summary.nextOffset !== this.nextOffset)) header = null;
+    if (header && buf!.length > INDEX_HEADER) this.reserveIndex(Math.floor((buf!.length - INDEX_HEADER) / INDEX_ENTRY) + 16);
     const n = header
       ? decodeEntries(buf!, this.baseOffset, this.size, this.nextOffset, header.sealed ? header.count : Infinity, (offset, ts, pos) => this.pushEntry(offset, pos, ts))
       : 0;
@@ -368,7 +410,13 @@ export class Segment {
       this.lastIndexedPos = from;
       this.runningMaxTs = this.idxTsBefore[n - 1]!;
     }
-    const reached = this.walk(from, this.size, false, false);
+    const ownFd = fd === undefined ? fs.openSync(this.path, "r") : fd;
+    let reached: number;
+    try {
+      reached = this.walk(ownFd, from, this.size, false, false).end;
+    } finally {
+      if (fd === undefined) fs.closeSync(ownFd);
+    }
     logReadStats.indexesRebuilt++;
     if (reached < this.size) throw new StorageError(`${this.path} is corrupt at byte ${reached} (its index could not be rebuilt past it)`, this.path, false);
     if (this.sealed) {
@@ -405,7 +453,11 @@ export class Segment {
   }
 
   private growIndex(): void {
-    const n = this.idxPos.length * 2;
+    this.reserveIndex(Math.max(16, this.idxPos.length * 2));
+  }
+
+  private reserveIndex(n: number): void {
+    if (n <= this.idxPos.length) return;
     const o = new Float64Array(n), p = new Int32Array(n), t = new Float64Array(n);
     o.set(this.idxOffset), p.set(this.idxPos), t.set(this.idxTsBefore);
     (this.idxOffset = o), (this.idxPos = p), (this.idxTsBefore = t);
@@ -743,14 +795,14 @@ export class Segment {
     return Promise.all([fsync(fd), fsync(indexFd)]).then(([a, b]) => a && b);
   }
 
-  /** Clean close of the active segment: index tail written, file trimmed to the data, fd closed. */
+  /**
+   * Clean close of the active segment: index tail written, fd closed. The file keeps its window (zeros
+   * past the data): trimming costs a journal commit per file, and the checkpoint records the size.
+   */
   closeActive(): void {
     if (this.sealed) return;
     this.retired = true;
     this.persistIndexSync();
-    if (this.fd === null && this.fileExists && this.fileLength !== this.size) this.appendFd();
-    if (this.fd !== null && this.fileLength !== this.size) fs.ftruncateSync(this.fd, this.size);
-    this.fileLength = this.size;
     this.closeFd();
     this.dropMap();
   }

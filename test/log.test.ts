@@ -270,13 +270,17 @@ describe("recovery", () => {
       const batches = fillLog(dir, 20); // several segments
       const file = lastSegmentFile(dir);
       const goodSize = activeDataSize(dir);
+      // A crash while appending: the append was announced (the log dir's journal), its bytes are torn.
+      const crashed = PartitionLog.open(dir, cfg);
+      const appended = makeBatch({ count: 2, size: 100, tag: "lost" });
+      crashed.append(appended); // never closed: the process died
+      expect(crashed.segments.at(-1)!.path).toBe(file);
       // The tail's baseOffset is the right next one, so only the defect itself can reject it.
-      // Where the next batch would have gone (the active file may extend past its data, with zeros).
       const torn = tail(makeBatch({ count: 2, size: 300, tag: "torn", baseOffset: 40 }));
       const fd = fs.openSync(file, "r+");
+      fs.writeSync(fd, new Uint8Array(appended.length), 0, appended.length, goodSize);
       fs.writeSync(fd, torn, 0, torn.length, goodSize);
       fs.closeSync(fd);
-      markUnclean(dir);
 
       const log = open(dir, cfg);
       expect(log.logEndOffset).toBe(40);

@@ -334,6 +334,7 @@ async function cleanSegment(
       }
       if (replacement !== undefined && fh === null) {
         // First change in this segment: from here on the output differs; the prefix goes as it was.
+        log.segmentsChanging(); // before any file appears: a crash from here on recovers the directory
         fh = await pacer.wait(fs.promises.open(tmp, "w"));
         if (pos > 0) await emit(bytes.subarray(0, pos));
       }
@@ -367,10 +368,12 @@ async function cleanSegment(
         indexIntervalBytes: log.config.indexIntervalBytes,
         now,
         minNextOffset: seg.nextOffset, // a dropped last batch must not shrink the segment's range
+        deferIndexWrite: true, // below, off the event loop
       });
       if (!fresh) throw new Error(`cleaned segment ${seg.path} did not load`);
       log.replaceSegment(seg, fresh);
       result.segmentsRewritten++;
+      await pacer.wait(fresh.writeSealedIndexAsync());
     }
     result.recordsRemoved += removedHere;
     result.tombstonesRemoved += tombstonesHere;

@@ -13,6 +13,13 @@
 //  - after a power loss (another boot id) every segment past the recovery point is walked and checked.
 // Partition directories are keyed by name; a topic id guards against a deleted and re-created topic.
 //
+// Which partitions changed since the checkpoint is known without looking at them: before its first
+// change after a checkpoint was taken, a partition writes its name to `brook-dirty-<generation>.journal`
+// (an append, once per partition and checkpoint). After a process crash, a partition named in no
+// journal of the checkpoint's generation or later opens from the checkpoint as after a clean shutdown;
+// one that was only appended to walks its active segment from the checkpointed end; one whose
+// segments changed (roll, retention, compaction, DeleteRecords) lists its directory.
+//
 // Space: appends (produce) are refused with a StorageError while the volume has less than
 // brook.log.dir.min.free.bytes free (default 1% of the volume, at most 1 GiB), so the writes that must
 // not fail (consumer offsets, transactions, the topic catalogue) still find room; a write failing with
@@ -27,6 +34,15 @@ import { StorageError } from "./storage-error.ts";
 
 export const LOG_CHECKPOINT_FILE = "brook-log-checkpoint.json";
 export const CLEAN_SHUTDOWN_FILE = ".brook-clean-shutdown";
+const JOURNAL_PREFIX = "brook-dirty-";
+const JOURNAL_SUFFIX = ".journal";
+
+/**
+ * How a partition changed since the checkpoint (the journal's letters): nothing; batches appended to
+ * the active segment; its set of segments changed.
+ */
+export const Change = { None: 0, Appended: 1, Segments: 2 } as const;
+export type Change = (typeof Change)[keyof typeof Change];
 const CHECKPOINT_VERSION = 1;
 /** A checkpoint is due once this much was appended since the last one (bounds work after a crash). */
 export const CHECKPOINT_EVERY_BYTES = 512 << 20;
@@ -58,6 +74,8 @@ export interface DirMember {
   fsyncFiles(): void;
   /** everything appended up to now is durable (after a volume-wide sync) */
   markSynced(): void;
+  /** the journal generation and the strongest change this member recorded there */
+  journalMark: { generation: number; change: Change };
 }
 
 export interface LogDirOptions {
@@ -68,7 +86,7 @@ export interface LogDirOptions {
   checkpointEveryBytes?: number;
 }
 
-type SerializedSegment = [number, number, number, number, number, number, number];
+type SerializedSegment = [number, number, number, number, number, number, number, number, (number | null)[]];
 interface SerializedEntry {
   t?: string;
   s: number;
@@ -81,6 +99,8 @@ interface CheckpointFile {
   generation: number;
   bootId: string | null;
   writtenAt: number;
+  /** changes after it go to the journals (brook-dirty-<generation>.journal) */
+  journaled?: boolean;
   logs: Record<string, SerializedEntry>;
 }
 
@@ -90,7 +110,10 @@ function parseEntry(e: SerializedEntry): PartitionCheckpoint | null {
   if (!e || !Array.isArray(e.g) || !Number.isSafeInteger(e.s) || !Number.isSafeInteger(e.r)) return null;
   const segments: SegmentMeta[] = [];
   for (const g of e.g) {
-    if (!Array.isArray(g) || g.length < 7 || !Number.isSafeInteger(g[0]) || !Number.isSafeInteger(g[1]) || !Number.isSafeInteger(g[2])) return null;
+    if (!Array.isArray(g) || g.length < 9 || !Number.isSafeInteger(g[0]) || !Number.isSafeInteger(g[1]) || !Number.isSafeInteger(g[2])) return null;
+    // JSON has no -Infinity (the first entry's "largest timestamp before it"): it travels as null.
+    const tail = Array.isArray(g[8]) && g[8].length % 3 === 0 && g[8].every((x) => typeof x === "number" || x === null) ? g[8].map((x) => x ?? -Infinity) : null;
+    if (!tail) return null;
     segments.push({
       baseOffset: g[0],
       size: g[1],
@@ -99,6 +122,8 @@ function parseEntry(e: SerializedEntry): PartitionCheckpoint | null {
       maxTimestampPos: num(g[4], -1),
       firstAppendAt: num(g[5], -1),
       indexEntries: num(g[6], 0),
+      lastIndexedPos: num(g[7], -1),
+      indexTail: tail,
     });
   }
   return { topicId: typeof e.t === "string" ? e.t : undefined, logStartOffset: e.s, recoveryPoint: e.r, segments, producers: e.p };
@@ -109,7 +134,7 @@ function serializeEntry(c: PartitionCheckpoint): SerializedEntry {
     t: c.topicId,
     s: c.logStartOffset,
     r: c.recoveryPoint,
-    g: c.segments.map((m) => [m.baseOffset, m.size, m.nextOffset, m.maxTimestamp, m.maxTimestampPos, m.firstAppendAt, m.indexEntries]),
+    g: c.segments.map((m) => [m.baseOffset, m.size, m.nextOffset, m.maxTimestamp, m.maxTimestampPos, m.firstAppendAt, m.indexEntries, m.lastIndexedPos, m.indexTail.map((x) => (x === -Infinity ? null : x))]),
     p: c.producers,
   };
 }
@@ -138,6 +163,13 @@ export class LogDir {
   private checkpointEveryBytes: number;
   private appendedSinceCheckpoint = 0;
   private lastCheckpointError = 0;
+  /** changes recorded in the journals since the checkpoint (read on open, for recovery) */
+  private readonly journaled = new Map<string, Change>();
+  /** the checkpoint's generation: the journals of later changes carry it */
+  private journalGen = 0;
+  private journalFd: number | null = null;
+  /** the previous run journaled its changes (so an unnamed partition did not change) */
+  readonly changesJournaled: boolean;
 
   // space
   readonly minFreeBytes: number;
@@ -169,6 +201,15 @@ export class LogDir {
     }
     this.clean = usable && marker !== null && marker.generation === ckpt.generation;
     this.sameBoot = usable && ckpt.bootId !== null && ckpt.bootId === bootId();
+    this.changesJournaled = usable && !this.clean && ckpt.journaled === true;
+    // Journals of the checkpoint's generation and later say what changed since; older ones are spent.
+    for (const f of fs.readdirSync(dir)) {
+      if (!f.startsWith(JOURNAL_PREFIX) || !f.endsWith(JOURNAL_SUFFIX)) continue;
+      const gen = Number(f.slice(JOURNAL_PREFIX.length, -JOURNAL_SUFFIX.length));
+      if (this.changesJournaled && gen >= this.generation) this.readJournal(path.join(dir, f));
+      else if (!(usable && gen >= this.generation)) fs.rmSync(path.join(dir, f), { force: true });
+    }
+    this.journalGen = this.generation;
     if (marker !== null || fs.existsSync(path.join(dir, CLEAN_SHUTDOWN_FILE))) {
       // From here on a crash is an unclean shutdown.
       fs.rmSync(path.join(dir, CLEAN_SHUTDOWN_FILE), { force: true });
@@ -208,6 +249,65 @@ export class LogDir {
     return e;
   }
 
+  /**
+   * How a partition changed after the checkpoint, when a crash interrupted the previous run: None
+   * means it is exactly as checkpointed. Null when that is not known (no journals: recover it).
+   */
+  changeSince(dirName: string): Change | null {
+    if (!this.changesJournaled || !this.sameBoot) return null;
+    return this.journaled.get(dirName) ?? Change.None;
+  }
+
+  private readJournal(file: string): void {
+    let text: string;
+    try {
+      text = fs.readFileSync(file, "utf8");
+    } catch {
+      return;
+    }
+    const lines = text.split("\n");
+    lines.pop(); // not ended by a newline: a write cut short, and the change it announced never began
+    for (const line of lines) {
+      if (line.length < 2 || line[1] !== " ") continue;
+      const change: Change = line[0] === "s" ? Change.Segments : line[0] === "a" ? Change.Appended : Change.None;
+      const name = line.slice(2);
+      if (change > (this.journaled.get(name) ?? Change.None)) this.journaled.set(name, change);
+    }
+  }
+
+  /**
+   * Records, before it happens, that a partition is about to change (once per change kind and
+   * checkpoint). Throws a StorageError when the journal cannot be written (then nothing may change).
+   */
+  journal(m: DirMember, change: Change): void {
+    const mark = m.journalMark;
+    if (mark.generation === this.journalGen && mark.change >= change) return;
+    const file = path.join(this.path, `${JOURNAL_PREFIX}${this.journalGen}${JOURNAL_SUFFIX}`);
+    try {
+      this.journalFd ??= fs.openSync(file, "a");
+      fs.writeSync(this.journalFd, `${change === Change.Segments ? "s" : "a"} ${m.dirName}\n`);
+    } catch (e) {
+      throw this.writeFailed(e, file);
+    }
+    mark.generation = this.journalGen;
+    mark.change = change;
+  }
+
+  /** A checkpoint was captured: later changes go to the journal of its generation. */
+  private switchJournal(generation: number): void {
+    if (this.journalFd !== null) fs.close(this.journalFd, () => {});
+    this.journalFd = null;
+    this.journalGen = generation;
+  }
+
+  /** A checkpoint of `generation` is in place: the journals before it are spent. */
+  private dropJournalsBefore(generation: number): void {
+    for (const f of fs.readdirSync(this.path)) {
+      if (!f.startsWith(JOURNAL_PREFIX) || !f.endsWith(JOURNAL_SUFFIX)) continue;
+      if (Number(f.slice(JOURNAL_PREFIX.length, -JOURNAL_SUFFIX.length)) < generation) fs.rmSync(path.join(this.path, f), { force: true });
+    }
+  }
+
   /** Forgets checkpoint entries no log took (partitions that no longer exist). */
   dropUntaken(): void {
     this.entries.clear();
@@ -232,12 +332,14 @@ export class LogDir {
     if (this.checkpointing) return this.checkpointing;
     this.appendedSinceCheckpoint = 0;
     const run = (async () => {
+      const generation = ++this.generation;
       const captured = this.capture();
+      this.switchJournal(generation); // in the same step as the capture: no change falls between
       await Promise.all(captured.written);
       if (this.closed) return;
       const file = path.join(this.path, LOG_CHECKPOINT_FILE);
       const tmp = `${file}.tmp`;
-      const body = this.serialize(captured.entries, ++this.generation);
+      const body = this.serialize(captured.entries, generation);
       try {
         await fs.promises.writeFile(tmp, body);
         // Renamed on this thread, so a final checkpoint written by close() can't be overtaken.
@@ -247,6 +349,7 @@ export class LogDir {
         fs.rmSync(tmp, { force: true });
         throw e;
       }
+      this.dropJournalsBefore(generation);
     })()
       .catch((e) => {
         const now = Date.now();
@@ -279,7 +382,7 @@ export class LogDir {
   private serialize(entries: Map<string, PartitionCheckpoint>, generation: number): string {
     const logs: Record<string, SerializedEntry> = {};
     for (const [name, e] of entries) logs[name] = serializeEntry(e);
-    const file: CheckpointFile = { version: CHECKPOINT_VERSION, generation, bootId: bootId(), writtenAt: Date.now(), logs };
+    const file: CheckpointFile = { version: CHECKPOINT_VERSION, generation, bootId: bootId(), writtenAt: Date.now(), journaled: true, logs };
     return JSON.stringify(file);
   }
 
@@ -301,6 +404,8 @@ export class LogDir {
     writeDurably(file, `${file}.tmp.final`, this.serialize(this.capture().entries, generation));
     writeDurably(path.join(this.path, CLEAN_SHUTDOWN_FILE), path.join(this.path, CLEAN_SHUTDOWN_FILE + ".tmp"), JSON.stringify({ generation }));
     syncDir(this.path);
+    this.switchJournal(generation);
+    this.dropJournalsBefore(generation + 1);
     this.members.clear();
   }
 
@@ -314,6 +419,7 @@ export class LogDir {
   /** Stops without the clean-shutdown marker (startup failed, or the log was deleted). */
   abandon(): void {
     this.closed = true;
+    this.switchJournal(this.journalGen);
     this.stopFullTimer();
     this.members.clear();
   }

@@ -24,7 +24,7 @@ import {
   readInt64,
 } from "../../protocol/records/batch.ts";
 import { INDEX_SUFFIX } from "./index-file.ts";
-import { LogDir, writeDurably, type DirMember, type PartitionCheckpoint } from "./log-dir.ts";
+import { Change, LogDir, writeDurably, type DirMember, type PartitionCheckpoint } from "./log-dir.ts";
 import { SEGMENT_FILE_RE, Segment, indexPathOf, segmentFileName, type SegmentMeta } from "./segment.ts";
 import { StorageError } from "./storage-error.ts";
 
@@ -132,6 +132,8 @@ export class PartitionLog implements DirMember {
   private storedProducerSnapshot: unknown;
   /** sealed segments whose background fsync has not completed */
   private sealing = 0;
+  /** what this log recorded in its log dir's journal of changes, for which checkpoint generation */
+  journalMark: { generation: number; change: Change } = { generation: -1, change: Change.None };
   /** no batch with a producer id was appended since the log was opened empty (then: its end) */
   private producerFree: boolean;
 
@@ -154,22 +156,49 @@ export class PartitionLog implements DirMember {
     const logDir = opts.logDir ?? LogDir.standalone(dir);
     const dirName = opts.logDir ? path.basename(dir) : "";
     const entry = logDir.take(dirName, opts.topicId);
-    const log =
-      logDir.clean && entry && entry.segments.length > 0
-        ? PartitionLog.fromCheckpoint(dir, dirName, logDir, opts.topicId, cfg, entry)
-        : PartitionLog.recover(dir, dirName, logDir, opts.topicId, cfg, entry);
+    // After a crash: unchanged since the checkpoint (per the journals) is as good as a clean shutdown;
+    // only appended, the active segment's tail is walked; anything else, the directory is recovered.
+    const change = entry && entry.segments.length > 0 ? (logDir.clean ? Change.None : logDir.changeSince(dirName)) : null;
+    let log: PartitionLog | null = null;
+    if (change === Change.None) log = PartitionLog.fromCheckpoint(dir, dirName, logDir, opts.topicId, cfg, entry!);
+    else if (change === Change.Appended) log = PartitionLog.recoverTail(dir, dirName, logDir, opts.topicId, cfg, entry!);
+    log ??= PartitionLog.recover(dir, dirName, logDir, opts.topicId, cfg, entry);
     logDir.register(log);
     return log;
   }
 
-  /** After a clean shutdown: the checkpoint says everything; nothing is read or opened. */
+  /** Nothing changed since the checkpoint: it says everything; nothing is read or opened. */
   private static fromCheckpoint(dir: string, dirName: string, logDir: LogDir, topicId: string | undefined, cfg: LogConfig, e: PartitionCheckpoint): PartitionLog {
     const n = e.segments.length;
     const segs = e.segments.map((m, i) =>
       Segment.fromMeta(path.join(dir, segmentFileName(m.baseOffset)), m, { sealed: i < n - 1, capacity: cfg.segmentBytes, indexIntervalBytes: cfg.indexIntervalBytes }),
     );
-    const log = new PartitionLog(dir, dirName, logDir, topicId, cfg, segs, e.logStartOffset, Infinity);
+    // A clean shutdown synced everything; after a crash the checkpoint's recovery point holds.
+    const log = new PartitionLog(dir, dirName, logDir, topicId, cfg, segs, e.logStartOffset, logDir.clean ? Infinity : e.recoveryPoint);
     log.storedProducerSnapshot = e.producers;
+    return log;
+  }
+
+  /**
+   * Only appended to since the checkpoint (same boot): the checkpoint's segments as they were, and
+   * the active one walked (CRC-checked) from where the checkpoint saw it end. Null when the files do
+   * not match (the directory is then recovered).
+   */
+  private static recoverTail(dir: string, dirName: string, logDir: LogDir, topicId: string | undefined, cfg: LogConfig, e: PartitionCheckpoint): PartitionLog | null {
+    const n = e.segments.length;
+    const opts = { capacity: cfg.segmentBytes, indexIntervalBytes: cfg.indexIntervalBytes };
+    const last = e.segments[n - 1]!;
+    let active: Segment | null;
+    try {
+      active = Segment.recover(path.join(dir, segmentFileName(last.baseOffset)), last.baseOffset, { ...opts, sealed: false, verifyCrc: true, trusted: last, now: cfg.now() });
+    } catch {
+      return null; // e.g. the file the first append was to create is not there
+    }
+    if (!active || active.size < last.size) return null;
+    const segs = e.segments.slice(0, -1).map((m) => Segment.fromMeta(path.join(dir, segmentFileName(m.baseOffset)), m, { ...opts, sealed: true }));
+    segs.push(active);
+    const log = new PartitionLog(dir, dirName, logDir, topicId, cfg, segs, e.logStartOffset, e.recoveryPoint);
+    log.storedProducerSnapshot = active.walkedProducerIds ? e.producers : advanceSnapshot(e.producers, last.nextOffset, log.logEndOffset);
     return log;
   }
 
@@ -188,6 +217,8 @@ export class PartitionLog implements DirMember {
     // Leftovers of writes a crash interrupted: a cleaner's output never renamed into place (the
     // original is intact), a sealed index or a small file never renamed.
     for (const f of files) if (f.endsWith(CLEANED_SUFFIX) || f.endsWith(".tmp")) fs.rmSync(path.join(dir, f), { force: true });
+    // An index whose segment is gone (deleted while its index was being written).
+    for (const f of files) if (f.endsWith(INDEX_SUFFIX) && !files.includes(f.slice(0, -INDEX_SUFFIX.length) + ".log")) fs.rmSync(path.join(dir, f), { force: true });
     const legacy = files.includes(LEGACY_CHECKPOINT) ? readLegacyCheckpoint(dir) : null;
     const startFile = files.includes(LOG_START_FILE) ? readLogStartFile(dir) : null;
     const bases = files
@@ -215,10 +246,12 @@ export class PartitionLog implements DirMember {
         // Written whole before the checkpoint, or fsynced (below the recovery point): no need to walk.
         const durable = trustCheckpoint || nextBase <= recoveryPoint;
         const size = fs.statSync(file).size;
-        const header = durable && size > 0 ? Segment.readIndexHeader(file, base) : null;
-        const meta: SegmentMeta | undefined = header?.sealed && header.summary.size === size
-          ? { ...header.summary, baseOffset: base, firstAppendAt: -1, indexEntries: header.count }
-          : known.get(base);
+        let meta = known.get(base);
+        if (durable && size > 0 && meta?.size !== size) {
+          const header = Segment.readIndexHeader(file, base);
+          if (header?.sealed && header.summary.size === size)
+            meta = { ...header.summary, baseOffset: base, firstAppendAt: -1, indexEntries: header.count, lastIndexedPos: -1, indexTail: [] };
+        }
         if (durable && size > 0 && meta && meta.size === size) {
           seg = Segment.fromMeta(file, meta, { ...opts, sealed: true });
         } else {
@@ -334,10 +367,10 @@ export class PartitionLog implements DirMember {
     const now = this.config.now();
     this.logDir.beforeAppend(batches.length, opts.internal === true, now);
     let seg = this.active;
+    const roll = seg.size > 0 && (seg.size + batches.length > this.config.segmentBytes || now - seg.firstAppendAt > this.config.segmentMs);
+    this.logDir.journal(this, roll ? Change.Segments : Change.Appended);
     try {
-      if (seg.size > 0 && (seg.size + batches.length > this.config.segmentBytes || now - seg.firstAppendAt > this.config.segmentMs)) {
-        seg = this.roll(batches.length);
-      }
+      if (roll) seg = this.roll(batches.length);
       seg.append(batches, seg.nextOffset, now);
     } catch (e) {
       throw this.logDir.writeFailed(e, seg.path);
@@ -441,6 +474,7 @@ export class PartitionLog implements DirMember {
   setLogStartOffset(offset: number): void {
     if (offset > this.logEndOffset) throw new RangeError(`log start offset ${offset} is past the log end ${this.logEndOffset}`);
     if (offset <= this.startOffset) return;
+    this.logDir.journal(this, Change.Segments);
     const before = this.startOffset;
     this.startOffset = offset;
     try {
@@ -467,6 +501,7 @@ export class PartitionLog implements DirMember {
     let n = 0;
     while (n < this.segs.length - 1 && this.segs[n]!.nextOffset <= offset) n++;
     if (n === 0) return 0;
+    this.logDir.journal(this, Change.Segments);
     const gone = this.segs.splice(0, n);
     if (this.segs[0]!.baseOffset > this.startOffset) this.startOffset = this.segs[0]!.baseOffset;
     for (const s of gone) {
@@ -492,6 +527,11 @@ export class PartitionLog implements DirMember {
    * this only changes what later reads see. Returns false, changing nothing, when `old` is no longer
    * part of the log (retention or DeleteRecords removed it meanwhile, or the log was closed).
    */
+  /** The cleaner is about to replace segment files (recorded first, so a crash recovers the directory). */
+  segmentsChanging(): void {
+    this.logDir.journal(this, Change.Segments);
+  }
+
   replaceSegment(old: Segment, replacement: Segment | null): boolean {
     const i = this.segs.indexOf(old);
     if (this.closed || i < 0 || i === this.segs.length - 1) return false;
@@ -535,6 +575,7 @@ export class PartitionLog implements DirMember {
   // ---- the log dir's checkpoint -------------------------------------------------------------------
 
   captureCheckpoint(): { entry: PartitionCheckpoint; written: Promise<void> | null } {
+    const write = this.closed ? null : this.active.checkpointIndexWrite();
     const segments = this.segs.map((s) => s.meta());
     const entry: PartitionCheckpoint = {
       topicId: this.topicId,
@@ -543,12 +584,14 @@ export class PartitionLog implements DirMember {
       segments,
       producers: this.producerSnapshotNow(),
     };
-    const write = this.closed ? null : this.active.persistIndexAsync();
     const last = segments[segments.length - 1]!;
     const written = write
       ? write.then(
-          (n) => void (last.indexEntries = n),
-          () => {}, // the checkpoint records what the file held before
+          (n) => {
+            // Written up to what the capture saw: nothing left to carry inline.
+            if (n >= last.indexEntries + last.indexTail.length / 3) (last.indexEntries = n), (last.indexTail = []);
+          },
+          () => {}, // the checkpoint carries the entries inline instead
         )
       : null;
     return { entry, written };

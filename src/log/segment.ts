@@ -72,6 +72,11 @@ const NO_F64 = new Float64Array(0);
 /** Read buffer of walks, shared (everything here is synchronous); grows for a bigger batch. */
 let walkBuffer = new Uint8Array(1 << 20);
 let walkView = dataView(walkBuffer);
+/**
+ * A walk's first read is small and each next one twice as big (up to the buffer): the end of a
+ * recovered tail is usually followed by the unused window, and reading holes costs page-cache pages.
+ */
+const FIRST_WALK_READ = 64 << 10;
 const NO_I32 = new Int32Array(0);
 
 /** A segment's summary as the log's checkpoint keeps it. */
@@ -81,7 +86,14 @@ export interface SegmentMeta extends SegmentSummary {
   firstAppendAt: number;
   /** entries known to be in the index file (a sealed file's header says it itself) */
   indexEntries: number;
+  /** position of the last index entry (-1 when none) */
+  lastIndexedPos: number;
+  /** entries after those in the file, kept in the checkpoint instead: [offset, tsBefore, position]... */
+  indexTail: number[];
 }
+
+/** At most this many index entries travel in the checkpoint; more are written to the index file. */
+export const INLINE_INDEX_ENTRIES = 8;
 
 export interface RecoverOptions {
   sealed: boolean;
@@ -94,13 +106,18 @@ export interface RecoverOptions {
   now: number;
   /** the segment's range reaches at least this far (a cleaned segment whose last batch was dropped) */
   minNextOffset?: number;
+  /** a walked sealed segment's index file is written later (writeSealedIndexAsync) */
+  deferIndexWrite?: boolean;
 }
 
 // ---- budgets for open files and mappings ---------------------------------------------------------
 
 let useClock = 0;
 
-/** Segments holding a resource; beyond the limit the least recently used eighth lets go of it. */
+/**
+ * Segments holding a resource; beyond the limit the least recently used let go of it, down to seven
+ * eighths of the limit (so the sort is rare).
+ */
 class Budget {
   readonly members = new Set<Segment>();
   constructor(
@@ -110,9 +127,11 @@ class Budget {
   ) {}
   add(s: Segment): void {
     this.members.add(s);
-    if (this.members.size > this.limit) {
-      const lru = [...this.members].sort((a, b) => this.lastUse(a) - this.lastUse(b));
-      for (const v of lru.slice(0, Math.max(1, lru.length >> 3))) if (v !== s) this.release(v);
+    if (this.members.size <= this.limit) return;
+    const target = this.limit - (this.limit >> 3);
+    for (const v of [...this.members].sort((a, b) => this.lastUse(a) - this.lastUse(b))) {
+      if (this.members.size <= target) break;
+      if (v !== s) this.release(v); // which takes it out of the set
     }
   }
 }
@@ -173,13 +192,15 @@ export class Segment {
   private idxPos = NO_I32;
   private idxTsBefore = NO_F64;
   private idxCount = 0;
-  private lastIndexedPos = 0;
+  private lastIndexedPos = -1;
   private runningMaxTs = -Infinity;
   /** entries of the in-memory index known to be in the index file, and whether its header is */
   private idxPersisted = 0;
   private idxHeaderWritten = false;
   /** entries the file is expected to hold when loaded lazily (sealed: from its header) */
   private idxExpected = 0;
+  /** while the index is not loaded: entries after the file's ([offset, tsBefore, position]...) */
+  private pending: number[] = [];
   private idxWrite: Promise<number> | null = null;
   /** sealed or closed: background index writes stop */
   private retired = false;
@@ -213,7 +234,6 @@ export class Segment {
   static fromMeta(file: string, meta: SegmentMeta, o: { sealed: boolean; capacity: number; indexIntervalBytes: number }): Segment {
     const seg = new Segment(file, meta.baseOffset, { ...o, exists: meta.size > 0, length: meta.size, indexLoaded: false });
     seg.applyMeta(meta);
-    seg.idxExpected = meta.indexEntries;
     return seg;
   }
 
@@ -249,8 +269,10 @@ export class Segment {
       const seg = new Segment(file, baseOffset, { sealed: o.sealed, capacity: o.capacity, indexIntervalBytes: o.indexIntervalBytes, exists: true, length: fileSize, indexLoaded: true });
       let pos = 0;
       if (o.trusted && o.trusted.size <= fileSize) {
+        // The index file is left for later: what the walk adds waits with the checkpoint's inline entries.
+        seg.idxLoaded = false;
         seg.applyMeta(o.trusted);
-        seg.loadIndex(o.trusted.indexEntries, fd);
+        if (!o.sealed && zeroAt(fd, o.trusted.size)) return seg; // nothing appended after the checkpoint
         pos = o.trusted.size;
       } else if (!o.sealed) {
         truncateIndex(seg.indexPath, 0); // rebuilt from scratch by the walk
@@ -270,7 +292,7 @@ export class Segment {
       if (o.minNextOffset !== undefined && o.minNextOffset > seg.nextOffset) seg.nextOffset = o.minNextOffset;
       if (o.sealed) {
         try {
-          seg.writeSealedIndex();
+          if (!o.deferIndexWrite) seg.writeSealedIndex();
         } catch {
           // rebuilt from the log when next loaded
         }
@@ -281,12 +303,18 @@ export class Segment {
     }
   }
 
+  /** Takes a summary as it is; the index stays unloaded (the file's entries, then the inline ones). */
   private applyMeta(m: SegmentMeta): void {
     this.size = m.size;
     this.nextOffset = m.nextOffset;
     this.maxTimestamp = m.maxTimestamp;
     this.maxTimestampPos = m.maxTimestampPos;
     this.firstAppendAt = m.firstAppendAt;
+    this.idxExpected = m.indexEntries;
+    this.pending = m.indexTail.slice();
+    this.lastIndexedPos = m.lastIndexedPos;
+    // The largest timestamp so far is the segment's, by definition.
+    this.runningMaxTs = m.size > 0 ? m.maxTimestamp : -Infinity;
   }
 
   /** The summary for the log's checkpoint. */
@@ -299,7 +327,20 @@ export class Segment {
       maxTimestampPos: this.maxTimestampPos,
       firstAppendAt: this.firstAppendAt,
       indexEntries: this.idxLoaded ? this.idxPersisted : this.idxExpected,
+      lastIndexedPos: this.lastIndexedPos,
+      indexTail: this.idxLoaded ? this.unpersistedEntries() : this.pending.slice(),
     };
+  }
+
+  private unpersistedEntries(): number[] {
+    const out: number[] = [];
+    for (let i = this.idxPersisted; i < this.idxCount; i++) out.push(this.idxOffset[i]!, this.idxTsBefore[i]!, this.idxPos[i]!);
+    return out;
+  }
+
+  /** Index entries the checkpoint would have to carry inline. */
+  get unpersistedIndexEntries(): number {
+    return this.idxLoaded ? this.idxCount - this.idxPersisted : this.pending.length / 3;
   }
 
   get isSealed(): boolean {
@@ -316,14 +357,15 @@ export class Segment {
   private walk(fd: number, from: number, end: number, verifyCrc: boolean, recovering: boolean): { end: number; zeroAfter: boolean; producerIds: boolean } {
     let buf = walkBuffer;
     let view = walkView;
-    let bufStart = from, bufLen = 0;
+    let bufStart = from, bufLen = 0, chunk = FIRST_WALK_READ;
     const fill = (at: number, need: number) => {
       if (need > buf.length) {
         buf = walkBuffer = new Uint8Array(1 << Math.ceil(Math.log2(need)));
         view = walkView = dataView(buf);
       }
       bufStart = at;
-      bufLen = fs.readSync(fd, buf, 0, Math.min(buf.length, end - at), at);
+      bufLen = fs.readSync(fd, buf, 0, Math.min(Math.max(chunk, need), buf.length, end - at), at);
+      chunk = Math.min(chunk * 2, buf.length);
     };
     let pos = from, producerIds = false, zeroAfter = true;
     while (pos < end) {
@@ -363,19 +405,15 @@ export class Segment {
 
   // ---- the index ----------------------------------------------------------------------------------
 
-  private resetIndex(): void {
-    this.idxCount = 0;
-    this.lastIndexedPos = 0;
-    this.runningMaxTs = -Infinity;
-  }
-
   /**
-   * Loads the index file (entries inside the segment's current extent), and rebuilds from the log what
-   * is missing: a sealed segment's file must match its header exactly, an active one must hold at least
-   * `expected` entries (what the last checkpoint saw written).
+   * Loads the index file (entries inside the segment's current extent), then the entries that waited
+   * in memory, and rebuilds from the log what is missing: a sealed segment's file must match its header
+   * exactly, an active one must hold at least `expected` entries (what the checkpoint saw written).
    */
   private loadIndex(expected: number, fd?: number): void {
-    this.resetIndex();
+    const pending = this.pending;
+    this.pending = [];
+    this.idxCount = 0;
     this.idxLoaded = true;
     let buf: Uint8Array | null = null;
     try {
@@ -387,11 +425,11 @@ export class Segment {
     let header = buf ? decodeHeader(buf, this.baseOffset) : null;
     // A sealed header describing another extent belongs to an earlier version of the file.
     if (header?.sealed && (header.summary.size !== this.size || header.summary.nextOffset !== this.nextOffset)) header = null;
-    if (header && buf!.length > INDEX_HEADER) this.reserveIndex(Math.floor((buf!.length - INDEX_HEADER) / INDEX_ENTRY) + 16);
-    const n = header
-      ? decodeEntries(buf!, this.baseOffset, this.size, this.nextOffset, header.sealed ? header.count : Infinity, (offset, ts, pos) => this.pushEntry(offset, pos, ts))
-      : 0;
-    const complete = this.sealed ? header?.sealed === true && n === header.count : header !== null && n >= expected;
+    if (header && buf!.length > INDEX_HEADER) this.reserveIndex(Math.floor((buf!.length - INDEX_HEADER) / INDEX_ENTRY) + pending.length / 3 + 16);
+    // The inline entries follow exactly `expected` entries of the file.
+    const max = header?.sealed ? header.count : pending.length > 0 ? expected : Infinity;
+    const n = header ? decodeEntries(buf!, this.baseOffset, this.size, this.nextOffset, max, (offset, ts, pos) => this.pushEntry(offset, pos, ts)) : 0;
+    const complete = this.sealed ? header?.sealed === true && n === header.count : (header !== null || expected === 0) && n >= expected;
     const fileEntries = buf && buf.length > INDEX_HEADER ? Math.floor((buf.length - INDEX_HEADER) / INDEX_ENTRY) : 0;
     this.idxHeaderWritten = header !== null && !header.sealed && !this.sealed;
     this.idxPersisted = this.idxHeaderWritten ? n : 0;
@@ -399,17 +437,14 @@ export class Segment {
     if (!this.sealed && buf && (this.idxHeaderWritten ? fileEntries > n : buf.length > 0)) truncateIndex(this.indexPath, this.idxHeaderWritten ? INDEX_HEADER + n * INDEX_ENTRY : 0);
     if (this.size === 0) return;
     if (complete) {
-      this.lastIndexedPos = this.idxPos[n - 1]!;
-      // The largest timestamp so far is the segment's, by definition.
-      this.runningMaxTs = Math.max(this.idxTsBefore[n - 1]!, this.maxTimestamp);
+      for (let i = 0; i < pending.length; i += 3) this.pushEntry(pending[i]!, pending[i + 2]!, pending[i + 1]!);
+      this.lastIndexedPos = this.idxPos[this.idxCount - 1]!;
       return;
     }
     // Missing, torn or short: walk from the last good entry (everything in the extent is trusted).
     const from = n === 0 ? 0 : this.idxPos[n - 1]!;
-    if (n > 0) {
-      this.lastIndexedPos = from;
-      this.runningMaxTs = this.idxTsBefore[n - 1]!;
-    }
+    this.lastIndexedPos = from;
+    this.runningMaxTs = n === 0 ? -Infinity : this.idxTsBefore[n - 1]!;
     const ownFd = fd === undefined ? fs.openSync(this.path, "r") : fd;
     let reached: number;
     try {
@@ -441,8 +476,10 @@ export class Segment {
   }
 
   private indexBatch(pos: number, baseOffset: number, maxTs: number): void {
-    if (this.idxCount === 0 || pos - this.lastIndexedPos >= this.indexIntervalBytes) {
-      this.pushEntry(baseOffset, pos, this.runningMaxTs);
+    const entries = this.idxLoaded ? this.idxCount : this.idxExpected + this.pending.length / 3;
+    if (entries === 0 || pos - this.lastIndexedPos >= this.indexIntervalBytes) {
+      if (this.idxLoaded) this.pushEntry(baseOffset, pos, this.runningMaxTs);
+      else this.pending.push(baseOffset, this.runningMaxTs, pos);
       this.lastIndexedPos = pos;
     }
     if (maxTs > this.runningMaxTs) this.runningMaxTs = maxTs;
@@ -506,6 +543,20 @@ export class Segment {
     return null;
   }
 
+  /** writeSealedIndex off the event loop (the cleaner's rewritten segments). Never rejects. */
+  async writeSealedIndexAsync(): Promise<void> {
+    this.ensureIndex();
+    const tmp = this.indexPath + ".tmp";
+    try {
+      await fs.promises.writeFile(tmp, this.sealedIndexBytes());
+      await fs.promises.rename(tmp, this.indexPath);
+      this.idxPersisted = this.idxCount;
+      this.idxHeaderWritten = true;
+    } catch {
+      await fs.promises.rm(tmp, { force: true }).catch(() => {});
+    }
+  }
+
   /** Entries of the active segment not yet in its index file, as [position, bytes] writes. */
   private indexTail(): { writes: [number, Uint8Array][]; upTo: number } | null {
     if (!this.idxLoaded || this.sealed) return null;
@@ -529,6 +580,16 @@ export class Segment {
     }
     this.idxPersisted = tail.upTo;
     this.idxHeaderWritten = true;
+  }
+
+  /**
+   * For a checkpoint: starts writing the index entries it should not carry inline (more than a few);
+   * null when they fit inline (or a write is under way).
+   */
+  checkpointIndexWrite(): Promise<number> | null {
+    if (this.sealed || this.retired || this.unpersistedIndexEntries <= INLINE_INDEX_ENTRIES) return null;
+    this.ensureIndex();
+    return this.persistIndexAsync();
   }
 
   /**
@@ -796,13 +857,17 @@ export class Segment {
   }
 
   /**
-   * Clean close of the active segment: index tail written, fd closed. The file keeps its window (zeros
-   * past the data): trimming costs a journal commit per file, and the checkpoint records the size.
+   * Clean close of the active segment: fd closed, new index entries written (unless the checkpoint can
+   * carry them inline). The file keeps its window (zeros past the data): trimming costs a journal
+   * commit per file, and the checkpoint records the size.
    */
   closeActive(): void {
     if (this.sealed) return;
     this.retired = true;
-    this.persistIndexSync();
+    if (this.unpersistedIndexEntries > INLINE_INDEX_ENTRIES) {
+      this.ensureIndex();
+      this.persistIndexSync();
+    }
     this.closeFd();
     this.dropMap();
   }
@@ -844,6 +909,14 @@ function writeFully(fd: number, data: Uint8Array, position: number): void {
     if (n <= 0) throw Object.assign(new Error(`short write at ${position + done}`), { code: "EIO" });
     done += n;
   }
+}
+
+/** Only zeros (or the end of the file) at pos: one small read. */
+function zeroAt(fd: number, pos: number): boolean {
+  const buf = new Uint8Array(LOG_OVERHEAD);
+  const n = fs.readSync(fd, buf, 0, LOG_OVERHEAD, pos);
+  for (let i = 0; i < n; i++) if (buf[i] !== 0) return false;
+  return true;
 }
 
 function truncateIndex(file: string, length: number): void {

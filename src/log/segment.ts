@@ -8,9 +8,9 @@
 // That keeps a restart with thousands of partitions free of per-segment I/O, and the number of open
 // files and mappings bounded: the least recently used ones are let go when a budget is exceeded.
 //
-// The active segment's file is extended ahead of the data (ftruncate, sparse: no blocks until
-// written) in a window that doubles up to segment.bytes, so that one mapping covers many appends; it
-// is trimmed to the data when the segment is sealed (and never holds anything but zeros past the data).
+// Appends grow the file with the data. To read the active segment, its file is extended ahead of the
+// data (ftruncate, sparse: no blocks until written) to a window that one mapping covers across many
+// appends; the window is trimmed when the segment is sealed and never holds anything but zeros.
 //
 // Bun.mmap caveats honoured here: mappings can't be unmapped (dropping the reference lets GC do it),
 // empty files can't be mapped, and touching a mapped page past EOF raises SIGBUS. Hence: never read
@@ -64,7 +64,7 @@ export const logReadStats = {
   mappingsCreated: 0,
 };
 
-/** The first window of a fresh active segment; it doubles from there up to segment.bytes. */
+/** The mapping window of an active segment reaches at least this far past its data. */
 const MIN_WINDOW = 1 << 20;
 const EMPTY = new Uint8Array(0);
 const EMPTY_VIEW = new DataView(EMPTY.buffer);
@@ -93,7 +93,7 @@ export interface SegmentMeta extends SegmentSummary {
 }
 
 /** At most this many index entries travel in the checkpoint; more are written to the index file. */
-export const INLINE_INDEX_ENTRIES = 8;
+export const INLINE_INDEX_ENTRIES = 4;
 
 export interface RecoverOptions {
   sealed: boolean;
@@ -272,7 +272,6 @@ export class Segment {
         // The index file is left for later: what the walk adds waits with the checkpoint's inline entries.
         seg.idxLoaded = false;
         seg.applyMeta(o.trusted);
-        if (!o.sealed && zeroAt(fd, o.trusted.size)) return seg; // nothing appended after the checkpoint
         pos = o.trusted.size;
       } else if (!o.sealed) {
         truncateIndex(seg.indexPath, 0); // rebuilt from scratch by the walk
@@ -628,11 +627,23 @@ export class Segment {
 
   // ---- the file and its mapping -------------------------------------------------------------------
 
-  /** The mapping (made on demand), covering at least `size` bytes. */
+  /**
+   * The mapping (made on demand), covering at least `size` bytes. Bun.mmap maps the file's length, so
+   * for the active segment — read as it grows, by consumers at the log end — the file is first extended
+   * (sparse) to a window ahead of the data, doubling up to segment.bytes: one mapping then serves many
+   * appends. Appends alone never extend the file past the data, so recovery after a crash reads no
+   * holes for partitions nobody was reading.
+   */
   private mapping(): Uint8Array {
     this.lastReadUse = ++useClock;
-    if (this.map) return this.map;
-    if (!this.fileExists || this.fileLength === 0) return EMPTY;
+    if (this.map && this.map.length >= this.size) return this.map;
+    if (!this.fileExists || this.size === 0) return EMPTY;
+    if (this.map) this.dropMap();
+    if (!this.sealed && this.fileLength < Math.min(this.size * 2, this.capacity)) {
+      const window = Math.max(this.size, Math.min(Math.max(this.size * 2, this.size + MIN_WINDOW), this.capacity));
+      fs.ftruncateSync(this.appendFd(), window);
+      this.fileLength = window;
+    }
     const m = Bun.mmap(this.path);
     logReadStats.mappingsCreated++;
     if (m.length < this.size)
@@ -671,11 +682,6 @@ export class Segment {
     fs.closeSync(fd);
   }
 
-  /** Free room in the current window (tests and stats). */
-  get windowFree(): number {
-    return this.fileLength - this.size;
-  }
-
   /**
    * Appends already-validated batches, giving them consecutive offsets from firstOffset and
    * partitionLeaderEpoch 0 (stamped into `src` in place, as Kafka assigns offsets in the request's
@@ -687,7 +693,7 @@ export class Segment {
     const fd = this.appendFd();
     const dst = this.size;
     const end = dst + src.length;
-    if (end > this.fileLength) this.growWindow(fd, end);
+    const lengthBefore = this.fileLength;
     const sv = dataView(src);
     let offset = firstOffset;
     for (let p = 0; p < src.length; p += sv.getInt32(p + BATCH_LENGTH) + LOG_OVERHEAD) {
@@ -698,9 +704,10 @@ export class Segment {
     try {
       writeFully(fd, src, dst);
     } catch (e) {
-      this.discardAfter(fd, dst);
+      this.discardAfter(fd, dst, lengthBefore);
       throw e;
     }
+    if (end > this.fileLength) this.fileLength = end;
     for (let p = 0; p < src.length; p += sv.getInt32(p + BATCH_LENGTH) + LOG_OVERHEAD) {
       this.indexBatch(dst + p, readInt64(sv, p), readInt64(sv, p + MAX_TIMESTAMP));
     }
@@ -711,20 +718,11 @@ export class Segment {
     return offset;
   }
 
-  /** Extends the file (sparse) so `end` fits, doubling the window up to the segment's capacity. */
-  private growWindow(fd: number, end: number): void {
-    const cap = Math.max(this.capacity, end);
-    const length = Math.max(end, Math.min(Math.max(this.fileLength * 2, MIN_WINDOW), cap));
-    fs.ftruncateSync(fd, length);
-    this.fileLength = length;
-    this.dropMap(); // the next read maps the longer file
-  }
-
-  /** Zeroes whatever a failed write left past `pos` (shrink, then extend again: no space needed). */
-  private discardAfter(fd: number, pos: number): void {
+  /** Zeroes whatever a failed write left past `pos` (shrink, then back to the length it had: no space needed). */
+  private discardAfter(fd: number, pos: number, length: number): void {
     try {
       fs.ftruncateSync(fd, pos);
-      fs.ftruncateSync(fd, this.fileLength);
+      if (length > pos) fs.ftruncateSync(fd, length);
     } catch {
       // recovery stops at the torn bytes anyway (CRC), and the next append overwrites them
     }
@@ -909,14 +907,6 @@ function writeFully(fd: number, data: Uint8Array, position: number): void {
     if (n <= 0) throw Object.assign(new Error(`short write at ${position + done}`), { code: "EIO" });
     done += n;
   }
-}
-
-/** Only zeros (or the end of the file) at pos: one small read. */
-function zeroAt(fd: number, pos: number): boolean {
-  const buf = new Uint8Array(LOG_OVERHEAD);
-  const n = fs.readSync(fd, buf, 0, LOG_OVERHEAD, pos);
-  for (let i = 0; i < n; i++) if (buf[i] !== 0) return false;
-  return true;
 }
 
 function truncateIndex(file: string, length: number): void {

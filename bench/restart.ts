@@ -142,6 +142,9 @@ async function stop(c: Child, signal: "SIGTERM" | "SIGKILL"): Promise<number> {
 
 const mib = (n: number) => +(n / 2 ** 20).toFixed(1);
 const loadLine = (c: Child) => /loaded .* in \d+ ms/.exec(c.stderr())?.[0] ?? "";
+/** What the broker said about its stop: the logs' and log dirs' share, and its own total. */
+const stopLines = (c: Child) =>
+  [/closed \d+ logs in .*/.exec(c.stderr())?.[0], /broker stopped in \d+ ms/.exec(c.stderr())?.[0]].filter(Boolean).join("; ");
 
 async function produceToAll(address: string, untilStopped: { stop: boolean } | null, acked: Map<number, number> | null): Promise<number> {
   await using client = await KafkaClient.connect(address);
@@ -194,7 +197,7 @@ try {
   results.clean_maps = maps(c.proc.pid);
   log(`clean start: listening after ${results.clean_start_ms} ms, RSS ${results.clean_rss_mib} MiB, ${results.clean_fds} fds, ${results.clean_maps} mappings (${loadLine(c)})`);
   results.idle_stop_ms = Math.round(await stop(c, "SIGTERM"));
-  log(`SIGTERM right after the start: stopped in ${results.idle_stop_ms} ms`);
+  log(`SIGTERM right after the start: stopped in ${results.idle_stop_ms} ms (${stopLines(c)})`);
 
   // 3b. a batch to every partition, then SIGTERM
   c = await startCli(dir);
@@ -202,7 +205,7 @@ try {
   results.after_produce_fds = fds(c.proc.pid);
   results.after_produce_maps = maps(c.proc.pid);
   results.dirty_stop_ms = Math.round(await stop(c, "SIGTERM"));
-  log(`SIGTERM after a ${opt.batchKib} KiB batch to each of ${opt.partitions} partitions (${results.after_produce_fds} fds): stopped in ${results.dirty_stop_ms} ms`);
+  log(`SIGTERM after a ${opt.batchKib} KiB batch to each of ${opt.partitions} partitions (${results.after_produce_fds} fds): stopped in ${results.dirty_stop_ms} ms (${stopLines(c)})`);
 
   if (opt.dropCaches) {
     fs.writeFileSync("/proc/sys/vm/drop_caches", "3");

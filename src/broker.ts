@@ -227,6 +227,7 @@ export async function startBroker(opts: BrokerOptions = {}, registry: Registry =
   let closing: Promise<void> | null = null;
   const close = () =>
     (closing ??= (async () => {
+      const stopStarted = performance.now();
       stopListening();
       broker.wakeAll();
       broker.groups.close();
@@ -237,7 +238,7 @@ export async function startBroker(opts: BrokerOptions = {}, registry: Registry =
       for (const c of connections) c.close();
       broker.txn.close(); // producer state snapshots and the transaction log, before the logs close
       broker.topics.closeAll(); // makes the logs durable (one syncfs per log dir when many changed)
-      log.info("broker stopped");
+      log.info(`broker stopped in ${(performance.now() - stopStarted).toFixed(0)} ms`);
     })());
 
   const listeners: BoundListener[] = bound.map(({ config: l, server }) => {

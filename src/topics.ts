@@ -9,6 +9,7 @@ import { randomBytes } from "node:crypto";
 import { ErrorCode } from "../protocol/errors.ts";
 import { CHECKPOINT_EVERY_BYTES, LogDir } from "./log/log-dir.ts";
 import { PartitionLog, type LogConfig } from "./log/partition-log.ts";
+import { logReadStats } from "./log/segment.ts";
 import type { Logger } from "./log.ts";
 
 export interface Partition {
@@ -108,19 +109,28 @@ export class TopicStore {
   load(): void {
     for (const dir of this.logDirs) this.logDir(dir);
     const t0 = performance.now();
+    const walked0 = logReadStats.recordBytesScanned;
     const path = join(this.logDirs[0]!, CATALOGUE);
     if (existsSync(path)) {
       const entries = JSON.parse(readFileSync(path, "utf8")) as CatalogueEntry[];
-      let partitions = 0;
+      const opened = { checkpoint: 0, tail: 0, recovery: 0 };
       for (const e of entries) {
         const topic: Topic = { name: e.name, id: e.id, partitions: [], configs: e.configs, internal: !!e.internal };
-        for (let i = 0; i < e.partitions; i++) topic.partitions.push({ topic: e.name, index: i, log: this.openLog(e.dirs[i] ?? this.logDirs[0]!, topic, i) });
-        partitions += e.partitions;
+        for (let i = 0; i < e.partitions; i++) {
+          const log = this.openLog(e.dirs[i] ?? this.logDirs[0]!, topic, i);
+          opened[log.openedFrom]++;
+          topic.partitions.push({ topic: e.name, index: i, log });
+        }
         this.topics.set(e.name, topic);
         this.dirOf.set(e.name, e.dirs);
       }
-      const how = [...this.dirs.values()].every((d) => d.clean) ? "after a clean shutdown" : "with recovery";
-      this.log.info(`loaded ${this.topics.size} topics (${partitions} partitions) from ${this.logDirs.join(",")} ${how} in ${(performance.now() - t0).toFixed(0)} ms`);
+      const clean = [...this.dirs.values()].every((d) => d.clean);
+      const partitions = opened.checkpoint + opened.tail + opened.recovery;
+      const how = clean
+        ? "after a clean shutdown"
+        : `after an unclean shutdown: ${opened.checkpoint} unchanged since the checkpoint, ${opened.tail} appended to (their tails checked), ` +
+          `${opened.recovery} recovered; ${((logReadStats.recordBytesScanned - walked0) / 2 ** 20).toFixed(1)} MiB read`;
+      this.log.info(`loaded ${this.topics.size} topics (${partitions} partitions) from ${this.logDirs.join(",")} ${how}, in ${(performance.now() - t0).toFixed(0)} ms`);
     }
     for (const d of this.dirs.values()) d.dropUntaken();
     const interval = this.storage.checkpointIntervalMs;

@@ -132,6 +132,8 @@ export class PartitionLog implements DirMember {
   private storedProducerSnapshot: unknown;
   /** sealed segments whose background fsync has not completed */
   private sealing = 0;
+  /** how open() found the log: as checkpointed, a tail walked since, or its directory recovered */
+  openedFrom: "checkpoint" | "tail" | "recovery" = "recovery";
   /** what this log recorded in its log dir's journal of changes, for which checkpoint generation */
   journalMark: { generation: number; change: Change } = { generation: -1, change: Change.None };
   /** no batch with a producer id was appended since the log was opened empty (then: its end) */
@@ -162,6 +164,7 @@ export class PartitionLog implements DirMember {
     let log: PartitionLog | null = null;
     if (change === Change.None) log = PartitionLog.fromCheckpoint(dir, dirName, logDir, opts.topicId, cfg, entry!);
     else if (change === Change.Appended) log = PartitionLog.recoverTail(dir, dirName, logDir, opts.topicId, cfg, entry!);
+    if (log) log.openedFrom = change === Change.None ? "checkpoint" : "tail";
     log ??= PartitionLog.recover(dir, dirName, logDir, opts.topicId, cfg, entry);
     logDir.register(log);
     return log;

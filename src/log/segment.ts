@@ -93,7 +93,7 @@ export interface SegmentMeta extends SegmentSummary {
 }
 
 /** At most this many index entries travel in the checkpoint; more are written to the index file. */
-export const INLINE_INDEX_ENTRIES = 4;
+export const INLINE_INDEX_ENTRIES = 16;
 
 export interface RecoverOptions {
   sealed: boolean;

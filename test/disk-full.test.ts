@@ -5,7 +5,8 @@
 //  - fetch, metadata, list offsets and offset commits (which may use the reserve) keep working;
 //  - the volume filled to the last byte by something else: commits get NOT_COORDINATOR, still no crash;
 //  - producing resumes by itself once space is back: an operator removing a file (a stock producer
-//    that was retrying all along gets every message delivered), DeleteRecords, a deleted topic;
+//    that was retrying all along gets every message delivered), DeleteRecords, retention, a deleted
+//    topic; the topic catalogue cannot be written on a volume full to the last byte (CreateTopics says so);
 //  - nothing acknowledged is lost: a restart on the same volume serves every acknowledged record.
 // Without the permission to mount (not root), the test runs on the normal disk with the reserve set just
 // below its free space, and skips what needs a volume it may fill (ENOSPC, the operator's file).
@@ -15,6 +16,7 @@ import path from "node:path";
 import { CreateTopics } from "../protocol/apis/19-create-topics.ts";
 import { DeleteRecords } from "../protocol/apis/21-delete-records.ts";
 import { DeleteTopics } from "../protocol/apis/20-delete-topics.ts";
+import { IncrementalAlterConfigs } from "../protocol/apis/44-incremental-alter-configs.ts";
 import { ListOffsets } from "../protocol/apis/02-list-offsets.ts";
 import { Metadata } from "../protocol/apis/03-metadata.ts";
 import { OffsetCommit } from "../protocol/apis/08-offset-commit.ts";
@@ -23,6 +25,7 @@ import { Produce } from "../protocol/apis/00-produce.ts";
 import { ErrorCode } from "../protocol/errors.ts";
 import { encodeBatch } from "../protocol/records/records.ts";
 import { KafkaClient } from "../src/client.ts";
+import { startBroker } from "../src/index.ts";
 import { spawnBroker, type SpawnedBroker } from "./helpers/broker.ts";
 import { confluentConsume, requireTools, spawnPyScript, type Delivery } from "./helpers/clients.ts";
 import { until } from "./helpers/poll.ts";
@@ -70,7 +73,7 @@ afterAll(async () => {
 function start(): Promise<SpawnedBroker> {
   return spawnBroker({
     dataDir: dir.path,
-    overrides: { "brook.log.dir.min.free.bytes": reserve, "auto.create.topics.enable": false },
+    overrides: { "brook.log.dir.min.free.bytes": reserve, "auto.create.topics.enable": false, "log.retention.check.interval.ms": 100 },
     env: { BROOK_LOG_LEVEL: "debug" }, // refused produce requests are logged at debug level
   });
 }
@@ -170,6 +173,13 @@ describe("a full log dir", () => {
     expect(code).toBe(ErrorCode.NOT_COORDINATOR);
     expect(await keep(["no-space"])).toBe(ErrorCode.KAFKA_STORAGE_ERROR);
     expect(await highWatermark("keep")).toBe(5);
+    // The topic catalogue cannot be written either: CreateTopics says so and leaves nothing behind.
+    const created = await client.request(CreateTopics, 5, {
+      topics: [{ name: "no-room", numPartitions: 1, replicationFactor: 1, assignments: [], configs: [] }],
+      timeoutMs: 5000,
+    });
+    expect(created.topics[0]!.errorCode).toBe(ErrorCode.KAFKA_STORAGE_ERROR);
+    expect(fs.existsSync(path.join(dir.path, "no-room-0"))).toBe(false);
     fs.rmSync(ballast);
     expect(await commit(4)).toBe(ErrorCode.NONE);
     const fetched = await client.request(OffsetFetch, 5, { groupId: "disk-full-group", topics: [{ name: "keep", partitionIndexes: [0] }], requireStable: false });
@@ -217,6 +227,17 @@ describe("a full log dir", () => {
     await keepWhenSpaceIsBack("after-delete-records");
   });
 
+  test("retention frees space and appends resume", async () => {
+    const refused = await fillUntilRefused();
+    expect(refused.errorCode).toBe(ErrorCode.KAFKA_STORAGE_ERROR);
+    const res = await client.request(IncrementalAlterConfigs, 0, {
+      resources: [{ resourceType: 2, resourceName: "fill", configs: [{ name: "retention.bytes", configOperation: 0, value: "0" }] }],
+      validateOnly: false,
+    });
+    expect(res.responses[0]!.errorCode).toBe(0);
+    await keepWhenSpaceIsBack("after-retention");
+  });
+
   test("a deleted topic frees space and appends resume", async () => {
     const refused = await fillUntilRefused();
     expect(refused.errorCode).toBe(ErrorCode.KAFKA_STORAGE_ERROR);
@@ -234,5 +255,39 @@ describe("a full log dir", () => {
     const consumed = await confluentConsume({ bootstrap: broker.address, topic: "keep" });
     expect(consumed.lines.map((m) => m.value)).toEqual(keepAcked);
     expect(consumed.lines.map((m) => m.offset)).toEqual(keepAcked.map((_, i) => i));
+  });
+});
+
+describe("the state embedders and metrics read", () => {
+  test("TopicStore.logDirStates() says a dir is full while it is, and clears by itself once space is back", async () => {
+    const d = await tempDir("brook-disk-state-");
+    const own = (await run(["mount", "-t", "tmpfs", "-o", `size=${8 << 20}`, "tmpfs", d.path])).exitCode === 0;
+    try {
+      const space = fs.statfsSync(d.path);
+      const freeHere = space.bavail * space.bsize;
+      const reserveHere = own ? 6 << 20 : freeHere - (4 << 20);
+      await using b = await startBroker({ dataDir: d.path, logLevel: "silent", overrides: { "brook.log.dir.min.free.bytes": reserveHere, "auto.create.topics.enable": false } });
+      const state = () => b.broker.topics.logDirStates()[0]!;
+      expect(state()).toMatchObject({ path: d.path, diskFull: false, reason: null, minFreeBytes: reserveHere });
+      await using c = await KafkaClient.connect(b.address);
+      await c.request(CreateTopics, 5, { topics: [{ name: "t", numPartitions: 1, replicationFactor: 1, assignments: [], configs: [] }], timeoutMs: 5000 });
+      let code = 0;
+      for (let i = 0; i < 200 && code === 0; i++) {
+        const records = encodeBatch({ records: [{ value: "x".repeat(BATCH_VALUE) }] });
+        const res = await c.request(Produce, 9, { transactionalId: null, acks: 1, timeoutMs: 5000, topicData: [{ name: "t", partitionData: [{ index: 0, records }] }] });
+        code = res.responses[0]!.partitionResponses[0]!.errorCode;
+      }
+      expect(code).toBe(ErrorCode.KAFKA_STORAGE_ERROR);
+      expect(state().diskFull).toBe(true);
+      expect(state().reason).toContain("below the reserve");
+      expect(state().freeBytes).toBeLessThan(reserveHere + BATCH_VALUE * 2);
+      await c.request(DeleteTopics, 4, { topicNames: ["t"], timeoutMs: 5000 });
+      // Nobody produces: the dir's own recheck (every second while full) notices the freed space.
+      await until("the dir to be free again", () => !state().diskFull, 10_000, state);
+      expect(state().reason).toBeNull();
+    } finally {
+      if (own) await run(["umount", "-l", d.path]);
+      await d.remove();
+    }
   });
 });

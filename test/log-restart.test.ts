@@ -236,6 +236,24 @@ describe("recovery reads only what it must", () => {
     expectBatches(again, 60);
   });
 
+  test("after a crash, retention and DeleteRecords done since the checkpoint hold", async () => {
+    const dir = await newDir();
+    const log = open(dir);
+    appendRange(log, 0, 60);
+    await log.directory.checkpoint();
+    const segs = log.segments;
+    expect(log.deleteSegmentsBefore(segs[2]!.baseOffset)).toBe(2); // retention
+    const start = segs[3]!.baseOffset + 1;
+    log.setLogStartOffset(start); // DeleteRecords, inside a segment
+    crash(log);
+
+    const again = open(dir);
+    expect(again.logStartOffset).toBe(start);
+    expect(again.segments.map((s) => s.baseOffset)).toEqual(segs.slice(3).map((s) => s.baseOffset));
+    expect(again.read(start - 1, 1)).toBeNull();
+    expect(again.logEndOffset).toBe(log.logEndOffset);
+  });
+
   test("after a power loss (another boot id) the active segment is walked and checked in full", async () => {
     const dir = await newDir();
     const log = open(dir);

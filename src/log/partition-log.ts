@@ -7,10 +7,12 @@
 // happens per the flush policy, on roll (in the background, for the sealed segment) and on a clean
 // close. The log's state — log start offset, recovery point (below it everything was fsynced), segment
 // summaries, producer-state snapshot — is kept in its log dir's checkpoint (log-dir.ts), which decides
-// how much recovery has to read on open: nothing after a clean shutdown, what was appended after the
-// last checkpoint after a crash, everything past the recovery point after a power loss. A log start
-// offset moved by DeleteRecords is also written at once to `log-start-offset.json`, before any
-// segment goes, so it never moves back.
+// how much recovery has to read on open: nothing after a clean shutdown; after a crash, nothing for a
+// partition the dir's journal says did not change since the checkpoint, the active segment's new tail
+// for one that was only appended to, the directory's listing and what the checkpoint does not vouch
+// for otherwise; after a power loss, everything past the recovery point. A log start offset moved by
+// DeleteRecords is also written at once to `log-start-offset.json`, before any segment goes, so it
+// never moves back.
 import fs from "node:fs";
 import path from "node:path";
 import {

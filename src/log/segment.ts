@@ -69,15 +69,15 @@ const MIN_WINDOW = 1 << 20;
 const EMPTY = new Uint8Array(0);
 const EMPTY_VIEW = new DataView(EMPTY.buffer);
 const NO_F64 = new Float64Array(0);
+const NO_I32 = new Int32Array(0);
 /** Read buffer of walks, shared (everything here is synchronous); grows for a bigger batch. */
 let walkBuffer = new Uint8Array(1 << 20);
 let walkView = dataView(walkBuffer);
 /**
- * A walk's first read is small and each next one twice as big (up to the buffer): the end of a
- * recovered tail is usually followed by the unused window, and reading holes costs page-cache pages.
+ * A walk's first read is small and each next one twice as big (up to the buffer): after a crash most
+ * tails are short, and past the end of a read window's file lie holes, which cost page-cache pages.
  */
 const FIRST_WALK_READ = 64 << 10;
-const NO_I32 = new Int32Array(0);
 
 /** A segment's summary as the log's checkpoint keeps it. */
 export interface SegmentMeta extends SegmentSummary {
@@ -256,10 +256,10 @@ export class Segment {
   }
 
   /**
-   * Recovery: takes the trusted prefix as it is (its index from the index file) and walks the rest of
-   * the file, stopping at the first zero length, truncated, malformed or (if verifyCrc) CRC-failing
-   * batch, or one whose offsets go backwards; all bytes from there on are dropped. Returns null for a
-   * sealed segment without any valid batch.
+   * Recovery: takes the trusted prefix as it is (a checkpoint's summary; its index stays on disk until
+   * needed) and walks the rest of the file, stopping at the first zero length, truncated, malformed or
+   * (if verifyCrc) CRC-failing batch, or one whose offsets go backwards; all bytes from there on are
+   * dropped. Returns null for a sealed segment without any valid batch.
    */
   static recover(file: string, baseOffset: number, o: RecoverOptions): Segment | null {
     const fd = fs.openSync(file, "r+");
@@ -639,10 +639,13 @@ export class Segment {
     if (this.map && this.map.length >= this.size) return this.map;
     if (!this.fileExists || this.size === 0) return EMPTY;
     if (this.map) this.dropMap();
-    if (!this.sealed && this.fileLength < Math.min(this.size * 2, this.capacity)) {
-      const window = Math.max(this.size, Math.min(Math.max(this.size * 2, this.size + MIN_WINDOW), this.capacity));
-      fs.ftruncateSync(this.appendFd(), window);
-      this.fileLength = window;
+    if (!this.sealed) {
+      const fd = this.appendFd(); // (an fd opened now also learns the file's actual length)
+      if (this.fileLength < Math.min(this.size * 2, this.capacity)) {
+        const window = Math.max(this.size, Math.min(Math.max(this.size * 2, this.size + MIN_WINDOW), this.capacity));
+        fs.ftruncateSync(fd, window);
+        this.fileLength = window;
+      }
     }
     const m = Bun.mmap(this.path);
     logReadStats.mappingsCreated++;
@@ -835,7 +838,10 @@ export class Segment {
   seal(): Promise<boolean> {
     this.ensureIndex();
     let fd = this.fd;
-    if (fd === null && this.fileExists) fd = fs.openSync(this.path, "r+");
+    if (fd === null && this.fileExists) {
+      fd = fs.openSync(this.path, "r+");
+      this.fileLength = fs.fstatSync(fd).size;
+    }
     if (fd !== null && this.fileLength !== this.size) fs.ftruncateSync(fd, this.size);
     if (this.fd !== null) fdBudget.members.delete(this);
     this.fd = null;

@@ -96,6 +96,8 @@ interface Child {
   address: string;
   startMs: number;
   stderr: () => string;
+  /** settles once stderr is read to its end */
+  stderrDone: Promise<void>;
 }
 
 async function startCli(dataDir: string): Promise<Child> {
@@ -106,7 +108,7 @@ async function startCli(dataDir: string): Promise<Child> {
     { stdout: "pipe", stderr: "pipe", env: { ...process.env, BROOK_LOG_LEVEL: "info" } },
   );
   let err = "";
-  void (async () => {
+  const stderrDone = (async () => {
     const dec = new TextDecoder();
     for await (const c of proc.stderr as ReadableStream<Uint8Array>) err += dec.decode(c);
   })();
@@ -115,7 +117,7 @@ async function startCli(dataDir: string): Promise<Child> {
   for await (const c of proc.stdout as ReadableStream<Uint8Array>) {
     out += dec.decode(c);
     const m = /brook listening on (\S+)/.exec(out);
-    if (m) return { proc, address: m[1]!, startMs: performance.now() - t0, stderr: () => err };
+    if (m) return { proc, address: m[1]!, startMs: performance.now() - t0, stderr: () => err, stderrDone };
   }
   throw new Error(`broker exited (${await proc.exited}) before listening:\n${err}`);
 }
@@ -136,8 +138,11 @@ function maps(pid: number): number {
 async function stop(c: Child, signal: "SIGTERM" | "SIGKILL"): Promise<number> {
   const t0 = performance.now();
   c.proc.kill(signal);
-  await c.proc.exited;
-  return performance.now() - t0;
+  const code = await c.proc.exited;
+  const ms = performance.now() - t0;
+  await c.stderrDone;
+  if (signal === "SIGTERM" && code !== 0) throw new Error(`broker exited with ${code} on SIGTERM:\n${c.stderr()}`);
+  return ms;
 }
 
 const mib = (n: number) => +(n / 2 ** 20).toFixed(1);

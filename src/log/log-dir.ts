@@ -167,6 +167,8 @@ export class LogDir {
   private readonly journaled = new Map<string, Change>();
   /** the checkpoint's generation: the journals of later changes carry it */
   private journalGen = 0;
+  /** generations of the journal files there are */
+  private readonly journalGens = new Set<number>();
   private journalFd: number | null = null;
   /** the previous run journaled its changes (so an unnamed partition did not change) */
   readonly changesJournaled: boolean;
@@ -188,7 +190,9 @@ export class LogDir {
     this.log = o.log;
     this.checkpointEveryBytes = o.checkpointEveryBytes ?? Infinity;
     fs.mkdirSync(dir, { recursive: true });
-    for (const f of fs.readdirSync(dir)) if (f.startsWith(LOG_CHECKPOINT_FILE + ".tmp")) fs.rmSync(path.join(dir, f), { force: true });
+    // One listing (a log dir holds a directory per partition: thousands of names).
+    const files = fs.readdirSync(dir).filter((f) => f.startsWith("brook-"));
+    for (const f of files) if (f.startsWith(LOG_CHECKPOINT_FILE + ".tmp")) fs.rmSync(path.join(dir, f), { force: true });
     const ckpt = readJson(path.join(dir, LOG_CHECKPOINT_FILE)) as CheckpointFile | null;
     const marker = readJson(path.join(dir, CLEAN_SHUTDOWN_FILE)) as { generation?: number } | null;
     const usable = ckpt !== null && ckpt.version === CHECKPOINT_VERSION && typeof ckpt.logs === "object" && ckpt.logs !== null;
@@ -203,11 +207,12 @@ export class LogDir {
     this.sameBoot = usable && ckpt.bootId !== null && ckpt.bootId === bootId();
     this.changesJournaled = usable && !this.clean && ckpt.journaled === true;
     // Journals of the checkpoint's generation and later say what changed since; older ones are spent.
-    for (const f of fs.readdirSync(dir)) {
+    for (const f of files) {
       if (!f.startsWith(JOURNAL_PREFIX) || !f.endsWith(JOURNAL_SUFFIX)) continue;
       const gen = Number(f.slice(JOURNAL_PREFIX.length, -JOURNAL_SUFFIX.length));
       if (this.changesJournaled && gen >= this.generation) this.readJournal(path.join(dir, f));
-      else if (!(usable && gen >= this.generation)) fs.rmSync(path.join(dir, f), { force: true });
+      if (usable && gen >= this.generation) this.journalGens.add(gen);
+      else fs.rmSync(path.join(dir, f), { force: true });
     }
     this.journalGen = this.generation;
     if (marker !== null || fs.existsSync(path.join(dir, CLEAN_SHUTDOWN_FILE))) {
@@ -284,7 +289,10 @@ export class LogDir {
     if (mark.generation === this.journalGen && mark.change >= change) return;
     const file = path.join(this.path, `${JOURNAL_PREFIX}${this.journalGen}${JOURNAL_SUFFIX}`);
     try {
-      this.journalFd ??= fs.openSync(file, "a");
+      if (this.journalFd === null) {
+        this.journalFd = fs.openSync(file, "a");
+        this.journalGens.add(this.journalGen);
+      }
       fs.writeSync(this.journalFd, `${change === Change.Segments ? "s" : "a"} ${m.dirName}\n`);
     } catch (e) {
       throw this.writeFailed(e, file);
@@ -302,9 +310,10 @@ export class LogDir {
 
   /** A checkpoint of `generation` is in place: the journals before it are spent. */
   private dropJournalsBefore(generation: number): void {
-    for (const f of fs.readdirSync(this.path)) {
-      if (!f.startsWith(JOURNAL_PREFIX) || !f.endsWith(JOURNAL_SUFFIX)) continue;
-      if (Number(f.slice(JOURNAL_PREFIX.length, -JOURNAL_SUFFIX.length)) < generation) fs.rmSync(path.join(this.path, f), { force: true });
+    for (const gen of [...this.journalGens]) {
+      if (gen >= generation) continue;
+      fs.rmSync(path.join(this.path, `${JOURNAL_PREFIX}${gen}${JOURNAL_SUFFIX}`), { force: true });
+      this.journalGens.delete(gen);
     }
   }
 

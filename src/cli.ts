@@ -57,8 +57,6 @@ async function main(): Promise<void> {
     console.error(`brook: failed to start: ${(e as Error).message}`);
     process.exit(1);
   }
-  // One line per listener, written only once every one of them accepts connections.
-  process.stdout.write(handle.listeners.map((l) => `brook listening on ${l.address}\n`).join(""));
   let stopping = false;
   const stop = async (signal: string) => {
     if (stopping) return;
@@ -74,6 +72,9 @@ async function main(): Promise<void> {
   };
   process.on("SIGTERM", () => void stop("SIGTERM"));
   process.on("SIGINT", () => void stop("SIGINT"));
+  // One line per listener, written only once every one of them accepts connections — and once a
+  // SIGTERM sent as soon as it is read stops the broker cleanly.
+  process.stdout.write(handle.listeners.map((l) => `brook listening on ${l.address}\n`).join(""));
 }
 
 if (process.argv[2] === "consumer-groups") {

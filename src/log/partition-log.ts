@@ -27,7 +27,7 @@ import {
 } from "../../protocol/records/batch.ts";
 import { INDEX_SUFFIX } from "./index-file.ts";
 import { Change, LogDir, writeDurably, type DirMember, type PartitionCheckpoint } from "./log-dir.ts";
-import { SEGMENT_FILE_RE, Segment, indexPathOf, segmentFileName, type SegmentMeta } from "./segment.ts";
+import { SEGMENT_FILE_RE, Segment, indexPathOf, segmentFileName, segmentMetaJson, type SegmentMeta } from "./segment.ts";
 import { StorageError } from "./storage-error.ts";
 
 export interface LogConfig {
@@ -129,9 +129,10 @@ export class PartitionLog implements DirMember {
   private lastFlushAt: number;
   private closed = false;
   private producerSource: ProducerSnapshotSource | null = null;
-  private producerSnapshot: { version: number; offset: number; snapshot: object } | null = null;
+  private producerSnapshot: { version: number; json: string } | null = null;
   /** the snapshot the checkpoint had, until the producer state is loaded from it */
   private storedProducerSnapshot: unknown;
+  private storedProducerJson: string | null = null;
   /** sealed segments whose background fsync has not completed */
   private sealing = 0;
   /** how open() found the log: as checkpointed, a tail walked since, or its directory recovered */
@@ -561,45 +562,52 @@ export class PartitionLog implements DirMember {
     this.producerSource = source;
   }
 
-  private producerSnapshotNow(): unknown {
+  /**
+   * The producer-state snapshot for a checkpoint, as the JSON of its `"p"` (and `"po"`) fields; empty
+   * when there is none. Re-serialized only when the state moved.
+   */
+  private producerSnapshotFields(): string {
     const src = this.producerSource;
-    if (!src) {
-      if (this.storedProducerSnapshot !== undefined || !this.producerFree) return this.storedProducerSnapshot;
-      const none: NoProducerState = { noProducersBefore: this.logEndOffset };
-      return none;
-    }
     const leo = this.logEndOffset;
-    let snap = this.producerSnapshot;
-    // Batches without a producer id leave the state as it was: the same snapshot holds at the new end.
-    if (!snap || snap.version !== src.version) snap = { version: src.version, offset: leo, snapshot: src.toSnapshot(leo) };
-    else if (snap.offset !== leo) snap = { version: snap.version, offset: leo, snapshot: { ...snap.snapshot, offset: leo } };
-    this.producerSnapshot = snap;
-    return snap.snapshot;
+    if (!src) {
+      if (this.storedProducerSnapshot !== undefined) {
+        this.storedProducerJson ??= JSON.stringify(this.storedProducerSnapshot);
+        return `,"p":${this.storedProducerJson}`;
+      }
+      return this.producerFree ? `,"p":{"noProducersBefore":${leo}}` : "";
+    }
+    // Batches without a producer id leave the state as it was: the same snapshot holds at the new end,
+    // which "po" says (the offset the snapshot holds at).
+    if (!this.producerSnapshot || this.producerSnapshot.version !== src.version)
+      this.producerSnapshot = { version: src.version, json: JSON.stringify(src.toSnapshot(leo)) };
+    return `,"p":${this.producerSnapshot.json},"po":${leo}`;
   }
 
   // ---- the log dir's checkpoint -------------------------------------------------------------------
 
-  captureCheckpoint(): { entry: PartitionCheckpoint; written: Promise<void> | null } {
+  /**
+   * The log's state for a checkpoint, as the JSON of its entry (built once `written` settled: the
+   * index entries being written then need not travel inline).
+   */
+  captureCheckpoint(): { json: () => string; written: Promise<void> | null } {
     const write = this.closed ? null : this.active.checkpointIndexWrite();
-    const segments = this.segs.map((s) => s.meta());
-    const entry: PartitionCheckpoint = {
-      topicId: this.topicId,
-      logStartOffset: this.startOffset,
-      recoveryPoint: this.recoveryPoint,
-      segments,
-      producers: this.producerSnapshotNow(),
-    };
-    const last = segments[segments.length - 1]!;
+    const n = this.segs.length;
+    let sealed = "";
+    for (let i = 0; i < n - 1; i++) sealed += this.segs[i]!.metaJson() + ",";
+    const last = this.active.meta();
+    const head =
+      `{${this.topicId !== undefined ? `"t":${JSON.stringify(this.topicId)},` : ""}"s":${this.startOffset},"r":${this.recoveryPoint},"g":[${sealed}`;
+    const tail = `]${this.producerSnapshotFields()}}`;
     const written = write
       ? write.then(
-          (n) => {
+          (entries) => {
             // Written up to what the capture saw: nothing left to carry inline.
-            if (n >= last.indexEntries + last.indexTail.length / 3) (last.indexEntries = n), (last.indexTail = []);
+            if (entries >= last.indexEntries + last.indexTail.length / 3) (last.indexEntries = entries), (last.indexTail = []);
           },
           () => {}, // the checkpoint carries the entries inline instead
         )
       : null;
-    return { entry, written };
+    return { json: () => head + segmentMetaJson(last) + tail, written };
   }
 
   get unsyncedFiles(): number {

@@ -204,6 +204,8 @@ export class Segment {
   private idxWrite: Promise<number> | null = null;
   /** sealed or closed: background index writes stop */
   private retired = false;
+  /** a sealed segment's metaJson() (reset whenever its index bookkeeping changes) */
+  private metaJsonCache: string | null = null;
 
   private constructor(file: string, baseOffset: number, o: { sealed: boolean; capacity: number; indexIntervalBytes: number; exists: boolean; length: number; indexLoaded: boolean }) {
     this.path = file;
@@ -331,6 +333,14 @@ export class Segment {
     };
   }
 
+  /** meta() as the checkpoint's JSON array (a sealed segment's is kept: it rarely changes). */
+  metaJson(): string {
+    if (this.sealed && this.metaJsonCache !== null) return this.metaJsonCache;
+    const json = segmentMetaJson(this.meta());
+    if (this.sealed) this.metaJsonCache = json;
+    return json;
+  }
+
   private unpersistedEntries(): number[] {
     const out: number[] = [];
     for (let i = this.idxPersisted; i < this.idxCount; i++) out.push(this.idxOffset[i]!, this.idxTsBefore[i]!, this.idxPos[i]!);
@@ -410,6 +420,7 @@ export class Segment {
    * exactly, an active one must hold at least `expected` entries (what the checkpoint saw written).
    */
   private loadIndex(expected: number, fd?: number): void {
+    this.metaJsonCache = null;
     const pending = this.pending;
     this.pending = [];
     this.idxCount = 0;
@@ -537,6 +548,7 @@ export class Segment {
     }
     this.idxPersisted = this.idxCount;
     this.idxHeaderWritten = true;
+    this.metaJsonCache = null;
     if (keepOpen) return fd;
     fs.closeSync(fd);
     return null;
@@ -551,6 +563,7 @@ export class Segment {
       await fs.promises.rename(tmp, this.indexPath);
       this.idxPersisted = this.idxCount;
       this.idxHeaderWritten = true;
+      this.metaJsonCache = null;
     } catch {
       await fs.promises.rm(tmp, { force: true }).catch(() => {});
     }
@@ -849,6 +862,7 @@ export class Segment {
     this.sealed = true;
     this.retired = true;
     this.unsynced = false;
+    this.metaJsonCache = null;
     let indexFd: number | null = null;
     try {
       indexFd = this.writeSealedIndex(true);
@@ -913,6 +927,53 @@ function writeFully(fd: number, data: Uint8Array, position: number): void {
     if (n <= 0) throw Object.assign(new Error(`short write at ${position + done}`), { code: "EIO" });
     done += n;
   }
+}
+
+/**
+ * A segment summary as the checkpoint stores it: [base, size, next offset, max timestamp, its position,
+ * first append, index entries in the file, last entry's position, [inline entries]]. The inline entries
+ * are deltas from the entry before them (the first one absolute), which keeps the numbers short: JSON
+ * of thousands of partitions is assembled on the event loop.
+ */
+export function segmentMetaJson(m: SegmentMeta): string {
+  return `[${m.baseOffset},${m.size},${m.nextOffset},${m.maxTimestamp},${m.maxTimestampPos},${m.firstAppendAt},${m.indexEntries},${m.lastIndexedPos},[${encodeIndexTail(m.indexTail).map(String).join(",")}]]`;
+}
+
+/**
+ * [offset, tsBefore, position]... as deltas from the previous entry; a timestamp after -Infinity (the
+ * first entry's "largest before it", which JSON cannot say: null) is absolute.
+ */
+function encodeIndexTail(t: number[]): (number | null)[] {
+  const out: (number | null)[] = new Array(t.length);
+  for (let i = 0; i < t.length; i += 3) {
+    const ts = t[i + 1]!;
+    if (i === 0) (out[0] = t[0]!), (out[1] = ts === -Infinity ? null : ts), (out[2] = t[2]!);
+    else {
+      const prevTs = t[i - 2]!;
+      out[i] = t[i]! - t[i - 3]!;
+      out[i + 1] = prevTs === -Infinity ? ts : ts - prevTs;
+      out[i + 2] = t[i + 2]! - t[i - 1]!;
+    }
+  }
+  return out;
+}
+
+/** The inverse of encodeIndexTail; null when the list is malformed. */
+export function decodeIndexTail(d: unknown): number[] | null {
+  if (!Array.isArray(d) || d.length % 3 !== 0) return null;
+  const out: number[] = new Array(d.length);
+  for (let i = 0; i < d.length; i += 3) {
+    const [o, ts, pos] = [d[i], d[i + 1], d[i + 2]];
+    if (typeof o !== "number" || typeof pos !== "number" || (typeof ts !== "number" && !(i === 0 && ts === null))) return null;
+    if (i === 0) (out[0] = o), (out[1] = ts ?? -Infinity), (out[2] = pos);
+    else {
+      const prevTs = out[i - 2]!;
+      out[i] = out[i - 3]! + o;
+      out[i + 1] = prevTs === -Infinity ? (ts as number) : prevTs + (ts as number);
+      out[i + 2] = out[i - 1]! + pos;
+    }
+  }
+  return out;
 }
 
 function truncateIndex(file: string, length: number): void {

@@ -4,7 +4,7 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { LOG_CHECKPOINT_FILE } from "../../src/log/log-dir.ts";
 
-function edit(logDir: string, change: (ckpt: { logs: Record<string, { p?: unknown }> } & Record<string, unknown>) => void): void {
+function edit(logDir: string, change: (ckpt: { logs: Record<string, { p?: unknown; po?: number }> } & Record<string, unknown>) => void): void {
   const file = join(logDir, LOG_CHECKPOINT_FILE);
   const ckpt = JSON.parse(readFileSync(file, "utf8"));
   change(ckpt);
@@ -17,5 +17,6 @@ export function dropProducerSnapshot(logDir: string, partitionDir: string): void
     const entry = c.logs[partitionDir];
     if (!entry || entry.p === undefined) throw new Error(`no producer snapshot for ${partitionDir} in ${logDir}`);
     delete entry.p;
+    delete entry.po;
   });
 }

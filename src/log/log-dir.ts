@@ -174,6 +174,10 @@ export class LogDir {
   /** a partition announced a change since the last checkpoint (after a crash: the recovery's) */
   private changedSinceCheckpoint: boolean;
   private journalFd: number | null = null;
+  /** bytes of whole lines in the current journal */
+  private journalSize = 0;
+  /** a partial line could not be cut off: no change may be announced there (the next journal is fresh) */
+  private journalBroken = false;
   /** the previous run journaled its changes (so an unnamed partition did not change) */
   readonly changesJournaled: boolean;
 
@@ -293,12 +297,23 @@ export class LogDir {
     const mark = m.journalMark;
     if (mark.generation === this.journalGen && mark.change >= change) return;
     const file = path.join(this.path, `${JOURNAL_PREFIX}${this.journalGen}${JOURNAL_SUFFIX}`);
+    const line = Buffer.from(`${change === Change.Segments ? "s" : "a"} ${m.dirName}\n`);
     try {
       if (this.journalFd === null) {
         this.journalFd = fs.openSync(file, "a");
+        this.journalSize = fs.fstatSync(this.journalFd).size;
         this.journalGens.add(this.journalGen);
       }
-      fs.writeSync(this.journalFd, `${change === Change.Segments ? "s" : "a"} ${m.dirName}\n`);
+      // A line written in part (a full volume) would run into the next one: cut it off, and say no.
+      if (this.journalBroken) throw Object.assign(new Error(`${file} ends in a partial line`), { code: "ENOSPC" });
+      const n = fs.writeSync(this.journalFd, line);
+      if (n !== line.length) {
+        this.journalBroken = true;
+        fs.ftruncateSync(this.journalFd, this.journalSize);
+        this.journalBroken = false;
+        throw Object.assign(new Error(`short write to ${file}`), { code: "ENOSPC" });
+      }
+      this.journalSize += n;
       this.changedSinceCheckpoint = true;
     } catch (e) {
       throw this.writeFailed(e, file);
@@ -312,6 +327,7 @@ export class LogDir {
     if (this.journalFd !== null) fs.close(this.journalFd, () => {});
     this.journalFd = null;
     this.journalGen = generation;
+    this.journalBroken = false;
   }
 
   /** A checkpoint of `generation` is in place: the journals before it are spent. */

@@ -1,7 +1,7 @@
-// Micro-benchmark: cost of appending to a segment file the way src/log/segment.ts does (write
-// through a MAP_SHARED mapping of a sparse, ftruncate-preallocated file) vs plain pwrite, and of a
-// fresh receive buffer per request vs a reused one. Profiles of the broker under the produce bench
-// show page faults on the mapping dominating; this isolates them.
+// Micro-benchmark: cost of appending to a segment file through a MAP_SHARED mapping of a sparse,
+// ftruncate-preallocated file (what src/log/segment.ts did before) vs plain pwrite (what it does now),
+// and of a fresh receive buffer per request vs a reused one. Profiles of the broker under the produce
+// bench showed page faults on the mapping dominating; this isolates them.
 //   bun bench/log-append.ts [dir] [MiB]      (dir defaults to the OS temp dir; tmpfs differs from ext4)
 import fs from "node:fs";
 import os from "node:os";
@@ -28,14 +28,14 @@ function measure(name: string, setup: () => (pos: number) => void): void {
 
 // Alternate the two file variants: the kernel's cost depends on whether freed pages are at hand.
 for (let round = 0; round < 2; round++) {
-  measure("mmap sparse file + Uint8Array.set (Brook)", () => {
+  measure("mmap sparse file + Uint8Array.set", () => {
     const file = path.join(dir, `mmap${round}.log`);
     const fd = fs.openSync(file, "w+");
     fs.ftruncateSync(fd, total); // fd stays open, like the active segment's
     const map = Bun.mmap(file);
     return (pos) => map.set(chunk, pos);
   });
-  measure("pwrite (fs.writeSync at position)", () => {
+  measure("pwrite (fs.writeSync at position, Brook)", () => {
     const fd = fs.openSync(path.join(dir, `pwrite${round}.log`), "w+");
     return (pos) => fs.writeSync(fd, chunk, 0, chunk.length, pos);
   });

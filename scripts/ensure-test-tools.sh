@@ -6,6 +6,7 @@
 #   lz4, zstd, gzip         (codec interop checks)
 #   openssl                 (test certificate authorities and broker certificates)
 #   chromium                (the web console, driven headless by puppeteer-core)
+#   mount                   (the disk-full test mounts a small tmpfs; as root)
 #   test/clients/node       (@confluentinc/kafka-javascript: librdkafka 2.15 compiled from the source the
 #                            package bundles, against Debian's libssl/zlib/zstd/lz4/sasl headers and
 #                            Node's headers in /usr/include/node; run under Node by the tests)
@@ -15,7 +16,7 @@
 set -euo pipefail
 
 PY=/usr/bin/python3
-PACKAGES=(kcat python3-confluent-kafka python3-kafka lz4 zstd gzip openssl chromium
+PACKAGES=(kcat python3-confluent-kafka python3-kafka lz4 zstd gzip openssl chromium mount
   gcc g++ make python3 pkg-config libssl-dev zlib1g-dev libzstd-dev liblz4-dev libsasl2-dev libcurl4-openssl-dev)
 NATIVE_CLIENTS="$(cd "$(dirname "$0")/../test/clients/node" && pwd)"
 LOCK_WAIT_SECONDS=${APT_LOCK_WAIT_SECONDS:-900}
@@ -40,6 +41,7 @@ have_tools() {
     command -v lz4 >/dev/null 2>&1 &&
     command -v zstd >/dev/null 2>&1 &&
     command -v openssl >/dev/null 2>&1 &&
+    command -v mount >/dev/null 2>&1 && command -v umount >/dev/null 2>&1 &&
     command -v gcc >/dev/null 2>&1 && command -v g++ >/dev/null 2>&1 && command -v make >/dev/null 2>&1 &&
     pkg-config --exists libssl zlib libzstd liblz4 libsasl2 >/dev/null 2>&1 &&
     [ -x /usr/bin/chromium ] &&

@@ -87,10 +87,6 @@ async function main(): Promise<void> {
   // The single executable embeds these native bindings; say so when one could not be loaded.
   if (crc32cImplementation !== "native") handle.broker.log.warn("CRC-32C runs in pure JavaScript (the native binding did not load): slower on large batches");
   if (lz4Implementation !== "native") handle.broker.log.warn("lz4 is unavailable (the native binding did not load): requests that need the broker to decode or encode lz4 will fail");
-  // One line per listener, written only once every one of them accepts connections.
-  process.stdout.write(
-    handle.listeners.map((l) => `brook listening on ${l.address}\n`).join("") + (handle.http ? `brook http listening on ${handle.http.url}\n` : ""),
-  );
   let stopping = false;
   const stop = async (signal: string) => {
     if (stopping) return;
@@ -106,6 +102,11 @@ async function main(): Promise<void> {
   };
   process.on("SIGTERM", () => void stop("SIGTERM"));
   process.on("SIGINT", () => void stop("SIGINT"));
+  // One line per listener, written only once every one of them accepts connections — and once a
+  // SIGTERM sent as soon as it is read stops the broker cleanly.
+  process.stdout.write(
+    handle.listeners.map((l) => `brook listening on ${l.address}\n`).join("") + (handle.http ? `brook http listening on ${handle.http.url}\n` : ""),
+  );
 }
 
 const name = process.argv[2] ?? "";

@@ -12,6 +12,7 @@ import SnappyJS from "snappyjs";
 import { DELETE_HORIZON_BIT, crc32c, dataView, readBatchHeader } from "../protocol/records/batch.ts";
 import { decodeRecords, encodeBatch, encodeControlBatch, type RecordInput } from "../protocol/records/records.ts";
 import { compactLog } from "../src/log/cleaner.ts";
+import { CLEAN_SHUTDOWN_FILE, LOG_CHECKPOINT_FILE } from "../src/log/log-dir.ts";
 import { PartitionLog, type LogConfig } from "../src/log/partition-log.ts";
 
 const dirs: string[] = [];
@@ -265,6 +266,9 @@ describe("compaction", () => {
     append(log, [{ key: "A", value: "1" }]);
     append(log, [{ key: "A", value: "2" }]);
     log.close();
+    // The process died mid-pass, before its first checkpoint: nothing says which files to trust.
+    fs.rmSync(path.join(dir, CLEAN_SHUTDOWN_FILE));
+    fs.rmSync(path.join(dir, LOG_CHECKPOINT_FILE));
     fs.writeFileSync(path.join(dir, "00000000000000000000.log.cleaned"), "half-written");
     const again = open(dir, { segmentBytes: 100 });
     expect(fs.readdirSync(dir).some((f) => f.endsWith(".cleaned"))).toBe(false);

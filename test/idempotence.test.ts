@@ -13,7 +13,7 @@ import { afterEach, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { rmSync } from "node:fs";
 import { join } from "node:path";
 import { startBroker, type BrokerHandle } from "../src/index.ts";
-import { SNAPSHOT_FILE } from "../src/log/producer-state.ts";
+import { dropProducerSnapshot } from "./helpers/log-dir.ts";
 import { spawnBroker, type SpawnedBroker } from "./helpers/broker.ts";
 import { confluentConsume, requireTools, spawnPyScript } from "./helpers/clients.ts";
 import { readLines } from "./helpers/run.ts";
@@ -187,7 +187,7 @@ describe("producer state across restarts", () => {
 
   test("no snapshot: rebuilt by replaying the log", async () => {
     const dir = await newDir();
-    await roundTrip(dir.path, () => rmSync(join(dir.path, "idem-restart-0", SNAPSHOT_FILE)));
+    await roundTrip(dir.path, () => dropProducerSnapshot(dir.path, "idem-restart-0"));
   });
 
   test("kill -9: snapshot of an earlier clean stop plus replay of what came after", async () => {

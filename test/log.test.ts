@@ -3,6 +3,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { readBatchHeader, validateBatches } from "../protocol/records/batch.ts";
+import { CLEAN_SHUTDOWN_FILE, LOG_CHECKPOINT_FILE } from "../src/log/log-dir.ts";
 import { PartitionLog, type LogConfig } from "../src/log/partition-log.ts";
 import { baseOffsetOf, concat, fill, makeBatch, payloadOf, type MakeBatch } from "./fixtures/make-batch.ts";
 import { writerBatch } from "./fixtures/log-writer.ts";
@@ -40,10 +41,15 @@ function allBatches(log: PartitionLog): Uint8Array[] {
   return out;
 }
 const headerOf = (b: Uint8Array) => readBatchHeader(b);
-/** Marks the log as not cleanly shut down, as after a crash. */
+/** Marks the log as not cleanly shut down, as after a crash of the process. */
 function markUnclean(dir: string): void {
-  const f = path.join(dir, "checkpoint.json");
-  fs.writeFileSync(f, JSON.stringify({ ...JSON.parse(fs.readFileSync(f, "utf8")), clean: false }));
+  fs.rmSync(path.join(dir, CLEAN_SHUTDOWN_FILE));
+}
+/** As after a power loss: not clean, and the checkpoint is from another boot (the page cache is gone). */
+function markPowerLoss(dir: string): void {
+  markUnclean(dir);
+  const f = path.join(dir, LOG_CHECKPOINT_FILE);
+  fs.writeFileSync(f, JSON.stringify({ ...JSON.parse(fs.readFileSync(f, "utf8")), bootId: "another boot" }));
 }
 
 describe("append and read", () => {
@@ -126,11 +132,19 @@ describe("segments", () => {
       ["00000000000000000000.log", "00000000000000000003.log", "00000000000000000006.log"],
     );
     expect(fs.statSync(segs[0]!.path).size).toBe(900); // trimmed on roll
-    expect(fs.statSync(segs[2]!.path).size).toBe(1000); // active: preallocated
+    expect(fs.statSync(segs[2]!.path).size).toBe(300); // active: appends grow it with the data
     // A read from a segment stays in it; offset 3 is the start of the next one.
     expect(log.read(1, 1 << 20)!.length).toBe(600);
     expect(baseOffsetOf(log.read(3, 1)!)).toBe(3);
-    expect(allBatches(log).map((b) => payloadOf(b))).toEqual([...Array(7).keys()].map((i) => payloadOf(batch(i))));
+    // Reading the active segment maps it with room ahead (sparse, up to segment.bytes), so the
+    // mapping serves appends to come.
+    expect(baseOffsetOf(log.read(6, 1)!)).toBe(6);
+    expect(fs.statSync(segs[2]!.path).size).toBe(1000);
+    const view = log.read(6, 1)!;
+    log.append(batch(7));
+    expect(log.read(7, 1)!.buffer).toBe(view.buffer); // same mapping
+    expect(payloadOf(log.read(7, 1)!)).toEqual(payloadOf(batch(7)));
+    expect(allBatches(log).map((b) => payloadOf(b))).toEqual([...Array(8).keys()].map((i) => payloadOf(batch(i))));
   });
 
   test("roll by time uses the injected clock and the first append time", () => {
@@ -170,8 +184,12 @@ describe("segments", () => {
     const before = allBatches(log).map((b) => Uint8Array.from(b));
     const segs = log.segments;
     closeLog(log);
-    expect(JSON.parse(fs.readFileSync(path.join(dir, "checkpoint.json"), "utf8")).clean).toBe(true);
-    expect(fs.statSync(segs[segs.length - 1]!.path).size).toBe(segs[segs.length - 1]!.size); // trimmed
+    const marker = JSON.parse(fs.readFileSync(path.join(dir, CLEAN_SHUTDOWN_FILE), "utf8"));
+    expect(JSON.parse(fs.readFileSync(path.join(dir, LOG_CHECKPOINT_FILE), "utf8")).generation).toBe(marker.generation);
+    // The active file may keep room past the data, all zeros.
+    const lastFile = fs.readFileSync(segs[segs.length - 1]!.path);
+    expect(lastFile.length).toBeGreaterThanOrEqual(segs[segs.length - 1]!.size);
+    expect(lastFile.subarray(segs[segs.length - 1]!.size).every((b) => b === 0)).toBe(true);
 
     const again = open(dir, { segmentBytes: 2000, indexIntervalBytes: 256 });
     expect(again.segments).toEqual(segs);
@@ -244,6 +262,8 @@ describe("recovery", () => {
     closeLog(log);
     return batches;
   }
+  /** Bytes of data in the active segment, as the last checkpoint recorded (the file may be longer). */
+  const activeDataSize = (dir: string): number => JSON.parse(fs.readFileSync(path.join(dir, LOG_CHECKPOINT_FILE), "utf8")).logs[""].g.at(-1)[1];
   const lastSegmentFile = (dir: string) => path.join(dir, fs.readdirSync(dir).filter((f) => f.endsWith(".log")).sort().at(-1)!);
 
   for (const [name, tail] of [
@@ -257,18 +277,24 @@ describe("recovery", () => {
       const dir = tmpDir();
       const batches = fillLog(dir, 20); // several segments
       const file = lastSegmentFile(dir);
-      const goodSize = fs.statSync(file).size;
+      const goodSize = activeDataSize(dir);
+      // A crash while appending: the append was announced (the log dir's journal), its bytes are torn.
+      const crashed = PartitionLog.open(dir, cfg);
+      const appended = makeBatch({ count: 2, size: 100, tag: "lost" });
+      crashed.append(appended); // never closed: the process died
+      expect(crashed.segments.at(-1)!.path).toBe(file);
       // The tail's baseOffset is the right next one, so only the defect itself can reject it.
-      fs.appendFileSync(file, tail(makeBatch({ count: 2, size: 300, tag: "torn", baseOffset: 40 })));
-      markUnclean(dir);
+      const torn = tail(makeBatch({ count: 2, size: 300, tag: "torn", baseOffset: 40 }));
+      const fd = fs.openSync(file, "r+");
+      fs.writeSync(fd, new Uint8Array(appended.length), 0, appended.length, goodSize);
+      fs.writeSync(fd, torn, 0, torn.length, goodSize);
+      fs.closeSync(fd);
 
       const log = open(dir, cfg);
       expect(log.logEndOffset).toBe(40);
       expect(log.segments.at(-1)!.size).toBe(goodSize);
-      // The tail is zeroed, not just ignored: nothing but zeros after the logical end.
-      const raw = fs.readFileSync(file);
-      expect(raw.length).toBe(4096);
-      expect(raw.subarray(goodSize).every((x) => x === 0)).toBe(true);
+      // The tail is cut off, not just ignored: nothing follows the logical end.
+      expect(fs.statSync(file).size).toBe(goodSize);
       expect(log.append(makeBatch({ tag: "next" })).baseOffset).toBe(40);
       expect(allBatches(log).slice(0, 20).map(payloadOf)).toEqual(batches.map(payloadOf));
       closeLog(log);
@@ -278,18 +304,22 @@ describe("recovery", () => {
     });
   }
 
-  test("after a clean close the CRC is trusted; without one a corrupt last batch is dropped", () => {
+  test("after a clean close the CRC is trusted; after a power loss a corrupt last batch is dropped", () => {
     const dir = tmpDir();
     fillLog(dir, 3);
     const file = lastSegmentFile(dir);
     const bytes = fs.readFileSync(file);
-    bytes[bytes.length - 5] ^= 1;
+    bytes[activeDataSize(dir) - 5] ^= 1;
     fs.writeFileSync(file, bytes);
     const clean = open(dir, cfg);
     expect(clean.logEndOffset).toBe(6);
     closeLog(clean);
     fs.writeFileSync(file, bytes); // same corruption, same size
-    markUnclean(dir);
+    markUnclean(dir); // a process crash: what the checkpoint saw written is intact in the page cache
+    const crashed = open(dir, cfg);
+    expect(crashed.logEndOffset).toBe(6);
+    closeLog(crashed);
+    markPowerLoss(dir); // nothing was fsynced past the recovery point: every batch there is checked
     expect(open(dir, cfg).logEndOffset).toBe(4);
   });
 

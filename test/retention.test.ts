@@ -166,7 +166,9 @@ describe("retention", () => {
       { key: "roll", value: "x", timestamp: Date.now() },
     ]);
     const log = logOf(topic);
-    await afterRetention(() => log.logStartOffset === 1);
+    // Retention removes "old"'s segment; if the cleaner removed A=v1's segment first, the log start
+    // moves past it as well (to 2), as in Kafka. Either order is right.
+    await afterRetention(() => log.logStartOffset >= 1);
     // The cleaner removes A=v1 (superseded by A=v2): wait for passes until its segment is gone (bounded).
     const deadline = Date.now() + 20_000;
     while (log.segments.some((s) => s.baseOffset === 1)) {
@@ -177,7 +179,7 @@ describe("retention", () => {
     }
     const seen = await confluentConsume({ bootstrap: broker.address, topic, partitions: [0] });
     expect(seen.lines.map((m) => [m.offset, m.key, m.value])).toEqual([[2, "A", "v2"], [3, "roll", "x"]]);
-    expect((await offsets(topic)).low).toBe(1);
+    expect([1, 2]).toContain((await offsets(topic)).low);
   });
 
   test("the new log start offset survives a restart", async () => {

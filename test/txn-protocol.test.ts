@@ -11,7 +11,7 @@ import { afterEach, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { rmSync } from "node:fs";
 import { join } from "node:path";
 import { startBroker, type BrokerHandle } from "../src/index.ts";
-import { SNAPSHOT_FILE } from "../src/log/producer-state.ts";
+import { dropProducerSnapshot } from "./helpers/log-dir.ts";
 import { TXN_LOG_FILE, TxnLog } from "../src/txn/txn-log.ts";
 import { Logger } from "../src/log.ts";
 import { tempDir, topicName } from "./helpers/tmp.ts";
@@ -439,7 +439,7 @@ describe("durability", () => {
       wire.close();
       await broker.close();
     }
-    rmSync(join(dir, `${topic}-0`, SNAPSHOT_FILE));
+    dropProducerSnapshot(dir, `${topic}-0`);
     const { wire } = await start(dir);
     let f = await wire.fetch(topic, 0, 0, 1);
     expect([f.highWatermark, f.lastStableOffset, f.abortedTransactions]).toEqual([3, 2, [{ producerId: a.producerId, firstOffset: 0 }]]);

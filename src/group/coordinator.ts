@@ -23,6 +23,7 @@
 import { ErrorCode } from "../../protocol/errors.ts";
 import type { BrokerConfig } from "../config.ts";
 import type { Logger } from "../log.ts";
+import { StorageError } from "../log/storage-error.ts";
 import type { TopicStore } from "../topics.ts";
 import { ClassicRebalance, type JoinRequest, type SyncRequest } from "./classic-rebalance.ts";
 import { ConsumerGroup, type Assignment, type ConsumerMember, type MemberState } from "./consumer-group.ts";
@@ -134,7 +135,13 @@ export class GroupCoordinator implements ConsumerContext {
     this.classic = new ClassicRebalance(this);
     this.consumer = new ConsumerRebalance(this);
     this.load(state);
-    this.retentionTimer = setInterval(() => this.expireOffsets(), Math.max(1, settings.retentionCheckIntervalMs));
+    this.retentionTimer = setInterval(() => {
+      try {
+        this.expireOffsets();
+      } catch (e) {
+        this.log.error(`offset expiry failed: ${(e as Error).message}`); // a full volume: next time
+      }
+    }, Math.max(1, settings.retentionCheckIntervalMs));
     this.retentionTimer.unref?.();
   }
 
@@ -396,7 +403,16 @@ export class GroupCoordinator implements ConsumerContext {
       const code = this.classic.validateOffsetCommit(group, req.generationId, req.memberId, req.groupInstanceId);
       if (code !== ErrorCode.NONE) return all(code);
     }
-    const { results, stored } = this.offsets.commit(req.groupId, req.topics, req.retentionTimeMs);
+    let committed: ReturnType<OffsetManager["commit"]>;
+    try {
+      committed = this.offsets.commit(req.groupId, req.topics, req.retentionTimeMs);
+    } catch (e) {
+      if (!(e instanceof StorageError)) throw e;
+      // As Kafka answers a commit its offsets topic could not take: the client finds the coordinator again and retries.
+      this.log.warn(`offset commit of group ${req.groupId} not stored: ${e.message}`);
+      return all(ErrorCode.NOT_COORDINATOR);
+    }
+    const { results, stored } = committed;
     if (stored > 0) {
       if (!group && !consumer) {
         group = new Group(req.groupId);
@@ -572,12 +588,19 @@ export class GroupCoordinator implements ConsumerContext {
 
   persistGroup(group: Group): void {
     if (!this.active) return;
-    this.store.appendGroup({
-      group: group.groupId,
-      protocolType: group.protocolType,
-      generationId: group.generationId,
-      emptySince: group.is("Empty") ? group.stateTimestamp : -1,
-    });
+    try {
+      this.store.appendGroup({
+        group: group.groupId,
+        protocolType: group.protocolType,
+        generationId: group.generationId,
+        emptySince: group.is("Empty") ? group.stateTimestamp : -1,
+      });
+    } catch (e) {
+      // Runs from timers too; a lost group record only means an older generation after a restart.
+      if (!(e instanceof StorageError)) throw e;
+      this.log.warn(`group ${group.groupId}: ${e.message}`);
+      return;
+    }
     this.persisted.add(group.groupId);
     this.maybeCompact();
   }

@@ -16,7 +16,8 @@
 // record of a consumer group carries what Kafka keeps in its member, current assignment and target
 // assignment records (see StoredConsumerMember).
 // Appends are plain write(2)s without fsync: the bytes sit in the page cache and survive kill -9 of the
-// broker (not a power cut, like Kafka's default flush policy). A torn or corrupt tail — a length past the
+// broker (not a power cut, like Kafka's default flush policy). A failed append (a full volume) is cut
+// off again and thrown as a StorageError. A torn or corrupt tail — a length past the
 // end, a CRC mismatch, an unreadable payload — is detected on open, logged and cut off.
 // When the log holds many more records than live entries it is rewritten (snapshot) into a temporary file,
 // fsynced and renamed over the old one, so a crash leaves either the old or the new file.
@@ -26,6 +27,8 @@ import { Packr } from "msgpackr";
 import { crc32c } from "../../protocol/records/crc32c.ts";
 import { FRAME_HEADER, concat, frame, syncDir, writeAll } from "../framed-file.ts";
 import type { Logger } from "../log.ts";
+import { isNoSpace } from "../log/os.ts";
+import { StorageError } from "../log/storage-error.ts";
 
 export const OFFSETS_FILE = "brook-consumer-offsets.log";
 
@@ -285,7 +288,17 @@ export class OffsetStore {
   private write(recs: unknown[][]): void {
     if (this.closed) throw new Error("offset store is closed");
     const body = concat(recs.map(encodeRecord));
-    writeAll(this.fd, body);
+    try {
+      writeAll(this.fd, body);
+    } catch (e) {
+      // A partial record (a full volume) would end the file for every later append: cut it off.
+      try {
+        ftruncateSync(this.fd, this.size);
+      } catch {
+        // then the torn tail is cut off on the next open, as after a crash
+      }
+      throw new StorageError(`could not append to ${this.path}: ${(e as Error).message}`, this.path, isNoSpace(e));
+    }
     this.size += body.length;
     this.records += recs.length;
   }

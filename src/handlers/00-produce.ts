@@ -16,6 +16,8 @@
 // Authorization (with an authorizer): transactional batches need WRITE on the transactional id (else every
 // partition answers TRANSACTIONAL_ID_AUTHORIZATION_FAILED), each topic WRITE (TOPIC_AUTHORIZATION_FAILED,
 // checked before the topic's existence so unauthorized clients learn nothing about it).
+// A partition whose log dir refuses the write (free space below brook.log.dir.min.free.bytes, ENOSPC)
+// answers KAFKA_STORAGE_ERROR, as Kafka does for a log dir it cannot write; clients retry it.
 import { Produce } from "../../protocol/apis/00-produce.ts";
 import { ErrorCode } from "../../protocol/errors.ts";
 import { ATTRIBUTES, HEADER_SIZE, codecOf, dataView, isTransactional, stampLogAppendTime, validateBatches } from "../../protocol/records/batch.ts";
@@ -25,6 +27,7 @@ import { parseBatchRecords, rebuildBatch } from "../log/batch-rewrite.ts";
 import { producedBatchOf } from "../log/producer-state.ts";
 import { inSyncReplicaCount } from "../topics.ts";
 import { AclOperation, ResourceType } from "../acl/acl.ts";
+import { StorageError } from "../log/storage-error.ts";
 import { NO_RESPONSE, handler } from "./handler.ts";
 
 const CODEC_OF: Record<string, number> = { uncompressed: 0, gzip: 1, snappy: 2, lz4: 3, zstd: 4 };
@@ -135,7 +138,16 @@ export default handler(Produce, (req, ctx) => {
         logAppendTimeMs = Date.now();
         stampLogAppendTime(records, 0, logAppendTimeMs);
       }
-      const { baseOffset, lastOffset } = partition.log.append(records, checked.offsetCount);
+      let appended;
+      try {
+        appended = partition.log.append(records, checked.offsetCount);
+      } catch (e) {
+        if (!(e instanceof StorageError)) throw e;
+        // The log dir logs the full state once; this is per request.
+        broker.log.debug(`produce to ${t.name}-${p.index} from ${ctx.peer} (client ${ctx.header.clientId}) refused: ${e.message}`);
+        return fail(ErrorCode.KAFKA_STORAGE_ERROR, e.message);
+      }
+      const { baseOffset, lastOffset } = appended;
       // Kafka's BytesIn counts the batch as received (before any recompression); messages from its header.
       all.bytesIn += bytesIn;
       all.messagesIn += checked.records;

@@ -104,7 +104,13 @@ export default handler(Metadata, (req, ctx) => {
             topics.push({ errorCode: e.code, name, partitions: [] });
             continue;
           }
-          t = broker.topics.create(name, broker.config.numPartitions, {}, false, rf);
+          try {
+            t = broker.topics.create(name, broker.config.numPartitions, {}, false, rf);
+          } catch (e) {
+            if (!(e instanceof TopicError)) throw e;
+            topics.push({ errorCode: e.code, name, partitions: [] }); // e.g. a full log dir
+            continue;
+          }
         } else {
           topics.push({ errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, name, partitions: [] });
           continue;

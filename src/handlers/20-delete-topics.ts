@@ -3,7 +3,8 @@
 // answer ("Duplicate topic name." / "Duplicate topic id."), so does a name that maps to an id also
 // given; an unknown id is UNKNOWN_TOPIC_ID, an unknown name UNKNOWN_TOPIC_OR_PARTITION. Deletion is
 // immediate: the partitions' files are removed once the catalogue no longer lists the topic. Kafka
-// shuffles its answers; Brook keeps the request's order.
+// shuffles its answers; Brook keeps the request's order. A catalogue that cannot be written (a full
+// volume) leaves the topic in place and answers KAFKA_STORAGE_ERROR.
 // With an authorizer (Kafka's controller rules): DELETE on the cluster allows every topic; otherwise a
 // topic named without DESCRIBE on it is TOPIC_AUTHORIZATION_FAILED before its existence is looked at,
 // and one that exists needs DELETE on it (TOPIC_AUTHORIZATION_FAILED); a known topic id without DELETE
@@ -11,6 +12,8 @@
 import { DeleteTopics } from "../../protocol/apis/20-delete-topics.ts";
 import { ErrorCode } from "../../protocol/errors.ts";
 import { AclOperation, CLUSTER_NAME, ResourceType } from "../acl/acl.ts";
+import { StorageError } from "../log/storage-error.ts";
+import { TopicError } from "../topics.ts";
 import { handler } from "./handler.ts";
 
 const ZERO_ID = "0".repeat(32);
@@ -52,7 +55,7 @@ export default handler(DeleteTopics, (req, ctx) => {
       if (seen.get(key) === 1) targets.push(name !== null ? { by: "name", name } : { by: "id", id: topicId });
     }
   }
-  const doomed = new Set<string>();
+  const doomed = new Map<string, Result>();
   const ids = new Set(targets.flatMap((t) => (t.by === "id" && seen.get(`i:${t.id}`) === 1 ? [t.id] : [])));
   for (const t of targets) {
     if (t.by === "name") {
@@ -97,16 +100,28 @@ export default handler(DeleteTopics, (req, ctx) => {
   }
 
   // Everything is resolved before anything is deleted, so the order of the entries does not matter.
-  for (const name of doomed) {
+  for (const [name, result] of doomed) {
     const partitions = broker.topics.get(name)?.partitions ?? [];
-    broker.topics.delete(name);
+    try {
+      broker.topics.delete(name);
+    } catch (e) {
+      if (!(e instanceof TopicError)) throw e;
+      Object.assign(result, { errorCode: e.code, errorMessage: e.message }); // the catalogue could not be written
+      continue;
+    }
     for (const p of partitions) broker.notifyAppend(p); // long-polling fetches answer now, with the error
-    broker.groups.deleteTopicOffsets(name); // as Kafka: a deleted topic's committed offsets go too
+    try {
+      broker.groups.deleteTopicOffsets(name); // as Kafka: a deleted topic's committed offsets go too
+    } catch (e) {
+      if (!(e instanceof StorageError)) throw e;
+      broker.log.warn(`the committed offsets of deleted topic ${name} go at the next offset expiry: ${e.message}`);
+    }
     broker.metrics.forgetTopic(name); // and its BrokerTopicMetrics
   }
   function remove(name: string, topicId: string): Result {
-    doomed.add(name);
-    return { name, topicId, errorCode: ErrorCode.NONE, errorMessage: null };
+    const result = { name, topicId, errorCode: ErrorCode.NONE, errorMessage: null };
+    doomed.set(name, result);
+    return result;
   }
   return { throttleTimeMs: 0, responses };
 });

@@ -2,11 +2,13 @@
 // watermark), deleting whole segments below it; records below it are never returned again and
 // ListOffsets earliest answers it. The answer is the new low watermark. An offset past the high
 // watermark (or below -1) gets OFFSET_OUT_OF_RANGE, one at or below the current start is a no-op.
-// There are no replicas to wait for, so timeout_ms is not used. With an authorizer each topic needs
-// DELETE (TOPIC_AUTHORIZATION_FAILED per partition, before the existence check).
+// There are no replicas to wait for, so timeout_ms is not used. A start offset that cannot be written
+// durably (a full volume) gets KAFKA_STORAGE_ERROR and changes nothing. With an authorizer each topic
+// needs DELETE (TOPIC_AUTHORIZATION_FAILED per partition, before the existence check).
 import { DeleteRecords } from "../../protocol/apis/21-delete-records.ts";
 import { ErrorCode } from "../../protocol/errors.ts";
 import { AclOperation, ResourceType } from "../acl/acl.ts";
+import { StorageError } from "../log/storage-error.ts";
 import { handler } from "./handler.ts";
 
 export default handler(DeleteRecords, (req, ctx) => {
@@ -22,7 +24,12 @@ export default handler(DeleteRecords, (req, ctx) => {
       const target = p.offset === -1 ? log.logEndOffset : p.offset;
       if (target < 0 || target > log.logEndOffset) return answer(ErrorCode.OFFSET_OUT_OF_RANGE);
       if (target > log.logStartOffset) {
-        log.setLogStartOffset(target);
+        try {
+          log.setLogStartOffset(target);
+        } catch (e) {
+          if (!(e instanceof StorageError)) throw e;
+          return answer(ErrorCode.KAFKA_STORAGE_ERROR);
+        }
         broker.log.info(`DeleteRecords: log start offset of ${t.name}-${p.partitionIndex} is now ${log.logStartOffset}`);
       }
       return answer(ErrorCode.NONE, log.logStartOffset);

@@ -334,6 +334,7 @@ async function cleanSegment(
       }
       if (replacement !== undefined && fh === null) {
         // First change in this segment: from here on the output differs; the prefix goes as it was.
+        log.segmentsChanging(); // before any file appears: a crash from here on recovers the directory
         fh = await pacer.wait(fs.promises.open(tmp, "w"));
         if (pos > 0) await emit(bytes.subarray(0, pos));
       }
@@ -351,6 +352,8 @@ async function cleanSegment(
 
     // The swap: one synchronous step, so nothing can change the log in between.
     if (log.isClosed || !log.sealedSegments().includes(seg)) throw new Aborted();
+    // The old index goes first: a crash after the rename must not pair it with the new file.
+    fs.rmSync(seg.indexPath, { force: true });
     if (written === 0) {
       fs.rmSync(tmp, { force: true });
       log.replaceSegment(seg, null);
@@ -358,17 +361,19 @@ async function cleanSegment(
       result.segmentsRemoved++;
     } else {
       fs.renameSync(tmp, seg.path);
-      const fresh = Segment.load(seg.path, seg.baseOffset, {
-        indexIntervalBytes: log.config.indexIntervalBytes,
+      const fresh = Segment.recover(seg.path, seg.baseOffset, {
+        sealed: true,
         verifyCrc: false,
-        active: false,
         capacity: 0,
+        indexIntervalBytes: log.config.indexIntervalBytes,
         now,
+        minNextOffset: seg.nextOffset, // a dropped last batch must not shrink the segment's range
+        deferIndexWrite: true, // below, off the event loop
       });
       if (!fresh) throw new Error(`cleaned segment ${seg.path} did not load`);
-      fresh.nextOffset = seg.nextOffset; // a dropped last batch must not shrink the segment's range
       log.replaceSegment(seg, fresh);
       result.segmentsRewritten++;
+      await pacer.wait(fresh.writeSealedIndexAsync());
     }
     result.recordsRemoved += removedHere;
     result.tombstonesRemoved += tombstonesHere;

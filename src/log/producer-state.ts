@@ -17,10 +17,12 @@
 //   (producerId, firstOffset, markerOffset) to the aborted index; a marker with a newer epoch
 //   becomes the producer's epoch and clears its batch metadata.
 //
-// Durability: a snapshot (`producer-state.json` in the partition directory, replaced atomically) holds
-// the state as of an offset; recovery loads it and replays batch headers from there to the log end (a
-// header-only scan; only control batches are decoded, for their marker type). Without a usable snapshot
-// the whole log is scanned.
+// Durability: a snapshot holds the state as of an offset; it travels in the log dir's checkpoint
+// (log-dir.ts), which takes a fresh one at the log end whenever it is written (so after a clean shutdown
+// it describes the whole log). Recovery loads it and replays batch headers from its offset to the log
+// end (a header-only scan; only control batches are decoded, for their marker type). Without a usable
+// snapshot the whole log is scanned. Earlier versions kept it in `producer-state.json` in the partition
+// directory; that file is still read when the checkpoint has none.
 import fs from "node:fs";
 import path from "node:path";
 import { ErrorCode } from "../../protocol/errors.ts";
@@ -37,7 +39,7 @@ import {
   readInt64,
 } from "../../protocol/records/batch.ts";
 import { ControlType, decodeRecords, parseControlRecordKey, parseControlRecordValue } from "../../protocol/records/records.ts";
-import type { PartitionLog } from "./partition-log.ts";
+import type { NoProducerState, PartitionLog } from "./partition-log.ts";
 
 /** Kafka's ProducerStateEntry.NUM_BATCHES_TO_RETAIN. */
 export const BATCHES_RETAINED = 5;
@@ -103,6 +105,13 @@ export class ProducerStateManager {
   private maxAbortedSpan = 0;
   /** changed since the last snapshot */
   dirty = false;
+  /** counts changes: the log's checkpoint re-serializes the state only when it moved */
+  version = 0;
+
+  private touch(): void {
+    this.dirty = true;
+    this.version++;
+  }
 
   /** First offset of the earliest open transaction, or `highWatermark` when none is open. */
   lastStableOffset(highWatermark: number): number {
@@ -181,7 +190,7 @@ export class ProducerStateManager {
       e.txnFirstOffset = firstOffset;
       this.ongoing.set(b.producerId, firstOffset);
     }
-    this.dirty = true;
+    this.touch();
   }
 
   /**
@@ -208,7 +217,7 @@ export class ProducerStateManager {
       this.aborted.push({ producerId, firstOffset: first, lastOffset: offset });
       this.maxAbortedSpan = Math.max(this.maxAbortedSpan, offset - first);
     }
-    this.dirty = true;
+    this.touch();
     return first;
   }
 
@@ -246,13 +255,13 @@ export class ProducerStateManager {
     for (const [pid, e] of this.producers)
       if (e.txnFirstOffset < 0 && now - e.lastUpdated >= expirationMs) {
         this.producers.delete(pid);
-        this.dirty = true;
+        this.touch();
       }
     let n = 0;
     while (n < this.aborted.length && this.aborted[n]!.lastOffset < logStartOffset) n++;
     if (n > 0) {
       this.aborted = this.aborted.slice(n);
-      this.dirty = true;
+      this.touch();
     }
   }
 
@@ -372,40 +381,46 @@ function readMarker(batch: Uint8Array): { commit: boolean; coordinatorEpoch: num
 
 /**
  * Loads the producer state of a partition log: its snapshot (when it describes an offset inside the
- * current log) plus a replay of the batches after it; or a replay of the whole log.
+ * current log) plus a replay of the batches after it; or a replay of the whole log. From then on the
+ * log's checkpoints carry the state.
  */
 export function loadProducerState(log: PartitionLog, now = Date.now()): { state: ProducerStateManager; fromSnapshot: boolean; replayed: number } {
   let state: ProducerStateManager | null = null;
   let from = log.logStartOffset;
-  try {
-    const restored = ProducerStateManager.fromSnapshot(JSON.parse(fs.readFileSync(path.join(log.dir, SNAPSHOT_FILE), "utf8")));
-    // A snapshot past the log end describes batches recovery cut off (a torn tail): unusable.
-    if (restored && restored.offset <= log.logEndOffset) {
-      state = restored.state;
-      from = restored.offset;
+  const legacyFile = path.join(log.dir, SNAPSHOT_FILE);
+  let stored = log.takeProducerSnapshot();
+  let fromLegacyFile = false;
+  if (stored === undefined) {
+    try {
+      stored = JSON.parse(fs.readFileSync(legacyFile, "utf8"));
+      fromLegacyFile = true;
+    } catch {
+      // no snapshot anywhere: scan the log
     }
-  } catch {
-    // no snapshot, or an unreadable one: scan the log
+  }
+  const none = (stored as Partial<NoProducerState> | undefined)?.noProducersBefore;
+  const restored = Number.isSafeInteger(none)
+    ? { state: new ProducerStateManager(), offset: none! }
+    : stored === undefined
+      ? null
+      : ProducerStateManager.fromSnapshot(stored);
+  // A snapshot past the log end describes batches recovery cut off (a torn tail): unusable.
+  if (restored && restored.offset <= log.logEndOffset) {
+    state = restored.state;
+    from = restored.offset;
   }
   const fromSnapshot = state !== null;
   state ??= new ProducerStateManager();
   const replayed = state.replay(log, from, now);
   state.dirty = replayed > 0 || !fromSnapshot;
+  log.attachProducerState(state);
+  if (fromLegacyFile) fs.rmSync(legacyFile, { force: true }); // the checkpoint carries the state from now on
   return { state, fromSnapshot, replayed };
 }
 
-/** Writes the snapshot atomically (temp file, fsync, rename). */
+/** Marks the state as snapshotted: the log's next checkpoint (periodic, or at a clean close) writes it. */
 export function writeProducerSnapshot(log: PartitionLog, state: ProducerStateManager): void {
-  const file = path.join(log.dir, SNAPSHOT_FILE);
-  const tmp = file + ".tmp";
-  const fd = fs.openSync(tmp, "w");
-  try {
-    fs.writeSync(fd, JSON.stringify(state.toSnapshot(log.logEndOffset)));
-    fs.fsyncSync(fd);
-  } finally {
-    fs.closeSync(fd);
-  }
-  fs.renameSync(tmp, file);
+  log.attachProducerState(state);
   state.dirty = false;
 }
 

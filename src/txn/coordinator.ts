@@ -304,6 +304,14 @@ export class TransactionCoordinator {
   /** The periodic work: abort timed-out transactions, expire idle transactional ids. */
   runTimers(now = Date.now()): void {
     if (!this.active) return;
+    try {
+      this.runTimersNow(now);
+    } catch (e) {
+      this.broker.log.error(`transaction timers: ${(e as Error).message}`); // a full volume: next time
+    }
+  }
+
+  private runTimersNow(now: number): void {
     for (const t of [...this.txns.values()]) {
       if (t.state === "Ongoing" && now >= t.startTimestamp + t.timeoutMs) {
         this.broker.log.info(`aborting transaction ${t.transactionalId} (producer ${t.producerId}/${t.producerEpoch}): timed out after ${t.timeoutMs} ms`);
@@ -711,7 +719,7 @@ export class TransactionCoordinator {
   private writeMarker(p: Partition, producerId: number, producerEpoch: number, commit: boolean): void {
     const now = Date.now();
     const batch = encodeControlBatch({ producerId, producerEpoch, commit, coordinatorEpoch: COORDINATOR_EPOCH, timestamp: now });
-    const { baseOffset } = p.log.append(batch, 1);
+    const { baseOffset } = p.log.append(batch, 1, undefined, { internal: true }); // markers may use the reserve
     this.states.of(p).onMarker(producerId, producerEpoch, commit, COORDINATOR_EPOCH, baseOffset, now, now);
     this.broker.notifyAppend(p);
   }

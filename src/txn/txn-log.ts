@@ -4,7 +4,8 @@
 //
 // Framing, per record:  uint32 length | uint32 CRC-32C of the payload | payload (UTF-8 JSON).
 // Appends are write(2)s, so they survive kill -9 of the broker; the ones a restart depends on (epoch
-// changes, PrepareCommit/PrepareAbort) are fsynced as well. A torn or corrupt tail is cut off on open.
+// changes, PrepareCommit/PrepareAbort) are fsynced as well. A torn or corrupt tail is cut off on open;
+// a failed append (a full volume) is cut off at once and thrown as a StorageError.
 // When the file holds many more records than live ids it is rewritten into a temporary file, fsynced
 // and renamed over the old one, so a crash leaves either the old or the new file.
 import { closeSync, existsSync, fsyncSync, ftruncateSync, openSync, readFileSync, renameSync, writeSync } from "node:fs";
@@ -12,6 +13,8 @@ import { dirname, join } from "node:path";
 import { crc32c } from "../../protocol/records/crc32c.ts";
 import { FRAME_HEADER, concat, frame, syncDir, writeAll } from "../framed-file.ts";
 import type { Logger } from "../log.ts";
+import { isNoSpace } from "../log/os.ts";
+import { StorageError } from "../log/storage-error.ts";
 
 export const TXN_LOG_FILE = "brook-transactions.log";
 const MAX_RECORD = 64 * 1024 * 1024;
@@ -41,22 +44,27 @@ type Record_ = StoredTxn | { transactionalId: string; deleted: true };
 export class TxnLog {
   private fd: number;
   private records: number;
+  /** bytes of whole records in the file */
+  private size: number;
   private closed = false;
 
   private constructor(
     readonly path: string,
     fd: number,
     records: number,
+    size: number,
     private readonly log: Logger,
   ) {
     this.fd = fd;
     this.records = records;
+    this.size = size;
   }
 
   static open(dir: string, log: Logger): { txnLog: TxnLog; state: StoredTxn[] } {
     const path = join(dir, TXN_LOG_FILE);
     const live = new Map<string, StoredTxn>();
     let records = 0;
+    let good = 0;
     if (existsSync(path)) {
       const buf = readFileSync(path);
       const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
@@ -94,6 +102,7 @@ export class TxnLog {
         pos += FRAME_HEADER + len;
         records++;
       }
+      good = pos;
       if (problem) {
         log.warn(`${path}: dropping ${buf.length - pos} bytes at offset ${pos} (${problem}), left by an unclean shutdown`);
         const fd = openSync(path, "r+");
@@ -106,7 +115,7 @@ export class TxnLog {
       }
     }
     const fd = openSync(path, "a");
-    return { txnLog: new TxnLog(path, fd, records, log), state: [...live.values()] };
+    return { txnLog: new TxnLog(path, fd, records, good, log), state: [...live.values()] };
   }
 
   get recordCount(): number {
@@ -143,6 +152,7 @@ export class TxnLog {
     syncDir(dirname(this.path));
     this.fd = openSync(this.path, "a");
     this.records = state.length;
+    this.size = body.length;
     this.log.debug(`compacted ${this.path} to ${state.length} records`);
   }
 
@@ -158,8 +168,20 @@ export class TxnLog {
 
   private write(recs: Record_[], sync: boolean): void {
     if (this.closed) throw new Error("transaction log is closed");
-    writeAll(this.fd, concat(recs.map(encodeRecord)));
-    if (sync) fsyncSync(this.fd);
+    const body = concat(recs.map(encodeRecord));
+    try {
+      writeAll(this.fd, body);
+      if (sync) fsyncSync(this.fd);
+    } catch (e) {
+      // A partial record (a full volume) would end the file for every later append: cut it off.
+      try {
+        ftruncateSync(this.fd, this.size);
+      } catch {
+        // then the torn tail is cut off on the next open, as after a crash
+      }
+      throw new StorageError(`could not append to ${this.path}: ${(e as Error).message}`, this.path, isNoSpace(e));
+    }
+    this.size += body.length;
     this.records += recs.length;
   }
 }

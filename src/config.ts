@@ -17,6 +17,8 @@ interface PropertySpec {
   /** other names that set the same property (Kafka's older or alternative names) */
   aliases?: string[];
   oneOf?: string[];
+  /** oneOf compares without regard to case (Kafka's CaseInsensitiveValidString) */
+  caseInsensitive?: boolean;
 }
 
 const LONG_MAX = "9223372036854775807";
@@ -73,7 +75,7 @@ export const PROPERTIES: Record<string, PropertySpec> = {
   "group.consumer.max.heartbeat.interval.ms": { kind: "int", default: "15000", min: 1 },
   "group.consumer.max.size": { kind: "int", default: "2147483647", min: 1 },
   "group.consumer.assignors": { kind: "list", default: "uniform,range" },
-  "group.consumer.migration.policy": { kind: "string", default: "bidirectional", oneOf: ["disabled", "upgrade", "downgrade", "bidirectional"] },
+  "group.consumer.migration.policy": { kind: "string", default: "bidirectional", oneOf: ["disabled", "upgrade", "downgrade", "bidirectional"], caseInsensitive: true },
   "offsets.retention.minutes": { kind: "int", default: "10080", min: 1 },
   "offsets.retention.check.interval.ms": { kind: "long", default: "600000", min: 1 },
   "offset.metadata.max.bytes": { kind: "int", default: "4096", min: 0 },
@@ -188,7 +190,7 @@ function parseValue(name: string, spec: PropertySpec, value: string): string | n
     case "list":
       return v === "" ? [] : v.split(",").map((s) => s.trim());
     case "string":
-      if (spec.oneOf && !spec.oneOf.includes(v)) fail(`expected one of ${spec.oneOf.join(", ")}`);
+      if (spec.oneOf && !spec.oneOf.includes(spec.caseInsensitive ? v.toLowerCase() : v)) fail(`expected one of ${spec.oneOf.join(", ")}`);
       return v;
   }
 }

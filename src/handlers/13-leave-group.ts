@@ -1,6 +1,7 @@
 // LeaveGroup v0–v5. v0–v2 name one member and carry its error at the top level (as Kafka's response
 // does for those versions); v3+ batch members (a static member may leave by group.instance.id alone)
-// and answer per member. The leave reason (v5) goes to the log.
+// and answer per member. The leave reason (v5) goes to the log. In a consumer group (KIP-848) members of
+// either protocol can be removed this way.
 import { LeaveGroup } from "../../protocol/apis/13-leave-group.ts";
 import { handler } from "./handler.ts";
 

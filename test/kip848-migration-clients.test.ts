@@ -4,12 +4,17 @@
 // classic members one by one by new-protocol members while records keep flowing, and a rolling downgrade
 // does the reverse; every record is consumed exactly once (committed offsets are honoured across every
 // hand-over) and the group ends as the other kind. With group.consumer.migration.policy=disabled the
-// new-protocol member gets Kafka's refusal and the classic group goes on undisturbed.
+// new-protocol member gets Kafka's refusal and the classic group goes on undisturbed. An older client
+// (confluent_kafka 2.0.2, librdkafka 2.0.2) with cooperative-sticky inside a mixed group gives up only the
+// partitions that move to the new-protocol member. A mixed group survives a broker restart with both
+// kinds of member going on without rejoining.
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { Producer, stringSerializers } from "@platformatic/kafka";
 import { startBroker, type BrokerHandle } from "../src/index.ts";
+import { requireTools, spawnPyScript } from "./helpers/clients.ts";
 import { GroupMember, type MemberOptions } from "./helpers/group-member.ts";
 import { until } from "./helpers/poll.ts";
+import { readLines } from "./helpers/run.ts";
 import { tempDir, topicName, type TempDir } from "./helpers/tmp.ts";
 
 setDefaultTimeout(240_000);
@@ -37,6 +42,17 @@ afterAll(async () => {
   await broker?.close();
   await dir?.remove();
 });
+
+async function produce(address: string, topic: string, perPartition: number, tag: string): Promise<string[]> {
+  const producer = new Producer({ clientId: "kip848-migration-producer", bootstrapBrokers: [address], serializers: stringSerializers });
+  try {
+    const values = Array.from({ length: perPartition * PARTITIONS }, (_, i) => `${tag}-${i % PARTITIONS}-${Math.floor(i / PARTITIONS)}`);
+    await producer.send({ messages: values.map((value, i) => ({ topic, partition: i % PARTITIONS, key: value, value })) });
+    return values;
+  } finally {
+    await producer.close();
+  }
+}
 
 /** Records produced in small batches to every partition until stopped; only acknowledged ones are listed. */
 function flow(address: string, topic: string, tag: string) {
@@ -125,7 +141,7 @@ describe("librdkafka: rolling migration of a group", () => {
     };
     try {
       const classic = ["c1", "c2", "c3"].map((clientId) => start({ ...classicOpts, clientId }));
-      await until("a Stable classic group of three, two partitions each", () => classicStable(groupId, 3) && coverOk(classic, topic), 90_000, () => ({
+      await until("a Stable classic group of three, two partitions each", () => classicStable(groupId, 3) && coverOk(classic, topic) && classic.every((m) => m.assigned.size === 2), 90_000, () => ({
         group: state(groupId),
         assigned: classic.map((m) => [...m.assigned]),
       }));
@@ -242,7 +258,11 @@ describe("group.consumer.migration.policy=disabled", () => {
     await using c1 = new GroupMember({ ...base, clientId: "c1", protocol: "classic", strategy: "range" });
     await using c2 = new GroupMember({ ...base, clientId: "c2", protocol: "classic", strategy: "range" });
     const classic = [c1, c2];
-    await until("a Stable classic group of two", () => b.broker.groups.group(groupId)?.state === "Stable" && coverOk(classic, topic), 90_000);
+    await until(
+      "a Stable classic group of two, three partitions each",
+      () => b.broker.groups.group(groupId)?.state === "Stable" && b.broker.groups.group(groupId)!.members.size === 2 && coverOk(classic, topic) && c1.assigned.size === 3,
+      90_000,
+    );
     const generation = b.broker.groups.group(groupId)!.generationId;
 
     await using n = new GroupMember({ ...base, clientId: "n1" });
@@ -263,3 +283,115 @@ describe("group.consumer.migration.policy=disabled", () => {
     await Promise.all([c1, c2].map((m) => m.close(() => memberGone(groupId, m.name, b))));
   });
 });
+
+describe("an older client inside a mixed group", () => {
+  test("confluent_kafka 2.0.2 (cooperative-sticky) gives up only what moves to a new-protocol member, then leaves", async () => {
+    await requireTools();
+    const topic = topicName("mig-coop");
+    const groupId = `${topic}-g`;
+    broker.broker.topics.create(topic, PARTITIONS);
+    const produced = await produce(broker.address, topic, 10, "first");
+    const stop = dir.join(`${topic}-stop`);
+    type Line = { partition?: number; offset?: number; value?: string; assigned?: number[]; added?: number[]; revoked?: number[]; summary?: any };
+    const proc = spawnPyScript("group_confluent_consume.py", {
+      bootstrap: broker.address,
+      topic,
+      group: groupId,
+      commit: "each",
+      timeout_s: 120,
+      until_file: stop,
+      config: { "partition.assignment.strategy": "cooperative-sticky" },
+    });
+    const lines: Line[] = [];
+    const done = (async () => {
+      for await (const line of readLines(proc.stdout)) if (line.startsWith("{")) lines.push(JSON.parse(line));
+    })();
+    const old = () => lines.filter((l) => l.offset !== undefined);
+    let member: GroupMember | undefined;
+    try {
+      await until("the old client owns the six partitions and read the first records", () => old().length === produced.length, 60_000);
+      expect(broker.broker.groups.group(groupId)?.state).toBe("Stable");
+      const n = (member = new GroupMember({ bootstrap: broker.address, groupId, topics: [topic], clientId: "n1", commit: true }));
+      await until("a Stable mixed group, three partitions each", () => consumerStable(groupId, 2, 1) && n.assigned.size === 3, 60_000, () => state(groupId));
+      // Incremental: the old client revoked exactly the three the new member got, and kept the others.
+      const revoked = lines.filter((l) => l.revoked && l.revoked.length > 0);
+      expect(revoked.length).toBe(1);
+      expect(revoked[0]!.revoked!.map((p) => `${topic}:${p}`)).toEqual([...n.assigned].sort());
+      expect(lines.filter((l) => l.assigned).at(-1)!.assigned!.length).toBe(3);
+
+      produced.push(...(await produce(broker.address, topic, 10, "second")));
+      await until("the second records consumed", () => old().length + n.messages.length === produced.length, 60_000);
+      // The old client leaves (LeaveGroup): the new-protocol member takes over its partitions and the
+      // group stays a consumer group.
+      await Bun.write(stop, "");
+      await proc.exited;
+      await done;
+      expect(proc.exitCode).toBe(0);
+      await until("the new-protocol member owns all six", () => consumerStable(groupId, 1, 0) && n.assigned.size === PARTITIONS, 60_000, () => state(groupId));
+      produced.push(...(await produce(broker.address, topic, 5, "third")));
+      await until("the third records consumed", () => old().length + n.messages.length === produced.length, 60_000);
+      const consumed = [...old().map((l) => ({ key: `${l.partition}@${l.offset}`, value: l.value! })), ...n.messages.map((m) => ({ key: `${m.partition}@${m.offset}`, value: m.value! }))];
+      expect(new Set(consumed.map((c) => c.key)).size).toBe(consumed.length);
+      expect(consumed.map((c) => c.value).sort()).toEqual([...produced].sort());
+      await n.close(() => memberGone(groupId, "n1"));
+    } finally {
+      if (proc.exitCode === null) proc.kill();
+      await member?.[Symbol.asyncDispose]();
+    }
+  });
+});
+
+describe("durability", () => {
+  test("a mixed group survives a broker restart: both kinds of member go on without rejoining", async () => {
+    await using d = await tempDir("brook-kip848-migc-restart-");
+    const port = await freePort();
+    const overrides = { ...OVERRIDES, listeners: `PLAINTEXT://127.0.0.1:${port}` };
+    let b = await startBroker({ dataDir: d.path, logLevel: "warn", overrides, ephemeralPort: false });
+    const topic = topicName("mig-restart");
+    const groupId = `${topic}-g`;
+    b.broker.topics.create(topic, PARTITIONS);
+    const base = { bootstrap: b.address, groupId, topics: [topic], commit: true };
+    const members: GroupMember[] = [];
+    try {
+      const c = new GroupMember({ ...base, clientId: "c1", protocol: "classic", strategy: "range" });
+      members.push(c);
+      await until("a Stable classic group", () => b.broker.groups.group(groupId)?.state === "Stable" && c.assigned.size === PARTITIONS, 60_000);
+      const n = new GroupMember({ ...base, clientId: "n1" });
+      members.push(n);
+      const stable = () => {
+        const x = b.broker.groups.describeConsumerGroup(groupId);
+        return x.groupState === "Stable" && x.members.length === 2 && x.members.every((m) => m.memberEpoch === x.groupEpoch);
+      };
+      await until("a Stable mixed group", () => stable() && coverOk(members, topic), 60_000);
+      const produced = await produce(b.address, topic, 5, "before");
+      await until("the first records consumed", () => c.messages.length + n.messages.length === produced.length, 60_000);
+      const before = b.broker.groups.describeConsumerGroup(groupId);
+      const revokedBefore = c.revoked.length + n.revoked.length;
+
+      await b.close();
+      b = await startBroker({ dataDir: d.path, logLevel: "warn", overrides, ephemeralPort: false });
+      const after = b.broker.groups.describeConsumerGroup(groupId);
+      expect(after.groupEpoch).toBe(before.groupEpoch);
+      expect(after.members).toEqual(before.members);
+      expect(b.broker.groups.consumerGroup(groupId)!.numClassicMembers).toBe(1);
+
+      produced.push(...(await produce(b.address, topic, 5, "after")));
+      await until("the records produced after the restart consumed", () => c.messages.length + n.messages.length === produced.length, 60_000, () => state(groupId));
+      expectExactlyOnce(members, produced);
+      // Nobody rejoined or gave anything up: same members, same epoch.
+      expect(c.revoked.length + n.revoked.length).toBe(revokedBefore);
+      expect(b.broker.groups.describeConsumerGroup(groupId)).toMatchObject({ groupEpoch: before.groupEpoch, groupState: "Stable" });
+      await Promise.all(members.map((m) => m.close(() => memberGone(groupId, m.name, b))));
+    } finally {
+      await Promise.all(members.map((m) => m[Symbol.asyncDispose]()));
+      await b.close();
+    }
+  });
+});
+
+async function freePort(): Promise<number> {
+  const server = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {} } });
+  const port = server.port;
+  server.stop(true);
+  return port;
+}

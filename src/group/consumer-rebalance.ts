@@ -2,8 +2,9 @@
 // runs it. Each heartbeat:
 // 1. gets or creates the group (epoch 0 creates it; an Empty classic group of the same id is replaced,
 //    keeping its committed offsets; a classic group with members is converted, its members staying as
-//    classic members, when group.consumer.migration.policy allows — else GROUP_ID_NOT_FOUND) and the member (epoch 0 joins; a static member replaces the one with
-//    its instance id once that one has left with epoch -2, else UNRELEASED_INSTANCE_ID), checks the
+//    classic members, when group.consumer.migration.policy allows, else GROUP_ID_NOT_FOUND) and the
+//    member (epoch 0 joins; a static member replaces the one with its instance id once that one has left
+//    with epoch -2, or at once when that one is a classic member, else UNRELEASED_INSTANCE_ID), checks the
 //    member epoch (FENCED_MEMBER_EPOCH unless it is the current one, or the previous one with a subset of
 //    its partitions) and applies what changed (fields left null are unchanged);
 // 2. bumps the group epoch when a subscription changed or the subscribed topics changed (created,

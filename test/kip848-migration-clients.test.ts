@@ -6,10 +6,12 @@
 // hand-over) and the group ends as the other kind. With group.consumer.migration.policy=disabled the
 // new-protocol member gets Kafka's refusal and the classic group goes on undisturbed. An older client
 // (confluent_kafka 2.0.2, librdkafka 2.0.2) with cooperative-sticky inside a mixed group gives up only the
-// partitions that move to the new-protocol member. A mixed group survives a broker restart with both
+// partitions that move to the new-protocol member. kafkajs, which speaks only the classic protocol, joins
+// a consumer group as a classic member and gets its share from the server-side assignor. A mixed group survives a broker restart with both
 // kinds of member going on without rejoining.
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { Producer, stringSerializers } from "@platformatic/kafka";
+import { Kafka, logLevel } from "kafkajs";
 import { startBroker, type BrokerHandle } from "../src/index.ts";
 import { requireTools, spawnPyScript } from "./helpers/clients.ts";
 import { GroupMember, type MemberOptions } from "./helpers/group-member.ts";
@@ -395,3 +397,51 @@ async function freePort(): Promise<number> {
   server.stop(true);
   return port;
 }
+
+describe("kafkajs (classic protocol only)", () => {
+  test("joins a consumer group as a classic member: the server-side assignor gives it its share; leaving hands it back", async () => {
+    const topic = topicName("mig-kafkajs");
+    const groupId = `${topic}-g`;
+    broker.broker.topics.create(topic, PARTITIONS);
+    await using n = new GroupMember({ bootstrap: broker.address, groupId, topics: [topic], clientId: "n1", commit: true });
+    await until("the new-protocol member owns the six partitions", () => n.assigned.size === PARTITIONS && consumerStable(groupId, 1, 0), 60_000);
+
+    const kafka = new Kafka({ clientId: "kafkajs-classic", brokers: [broker.address], logLevel: logLevel.NOTHING, retry: { retries: 10, initialRetryTime: 100 } });
+    const consumer = kafka.consumer({ groupId, sessionTimeout: 6000, rebalanceTimeout: 10_000, heartbeatInterval: 300, maxWaitTimeInMs: 200 });
+    const seen: { partition: number; offset: number; value: string }[] = [];
+    let assignment: number[] = [];
+    consumer.on(consumer.events.GROUP_JOIN, (e) => {
+      assignment = [...(e.payload.memberAssignment[topic] ?? [])].sort((a, b) => a - b);
+    });
+    try {
+      await consumer.connect();
+      await consumer.subscribe({ topics: [topic], fromBeginning: true });
+      await consumer.run({
+        eachMessage: async ({ partition, message }) => {
+          seen.push({ partition, offset: Number(message.offset), value: message.value!.toString() });
+        },
+      });
+      await until("a Stable mixed group, three partitions each", () => consumerStable(groupId, 2, 1) && assignment.length === 3 && n.assigned.size === 3, 60_000, () => ({
+        group: state(groupId),
+        kafkajs: assignment,
+        n: [...n.assigned],
+      }));
+      const classic = broker.broker.groups.describeConsumerGroup(groupId).members.find((m) => m.clientId === "kafkajs-classic")!;
+      expect(classic.subscribedTopicNames).toEqual([topic]);
+      expect(classic.assignment.topicPartitions[0]!.partitions).toEqual(assignment);
+      expect([...assignment.map((p) => `${topic}:${p}`), ...n.assigned].sort()).toEqual(all(topic));
+
+      const produced = await produce(broker.address, topic, 10, "kjs");
+      await until("every record consumed", () => seen.length + n.messages.length === produced.length, 60_000);
+      for (const m of seen) expect(assignment).toContain(m.partition);
+      const values = [...seen.map((m) => m.value), ...n.messages.map((m) => m.value!)];
+      expect(values.sort()).toEqual([...produced].sort());
+
+      await consumer.disconnect();
+      await until("the new-protocol member owns the six partitions again", () => n.assigned.size === PARTITIONS && consumerStable(groupId, 1, 0), 60_000, () => state(groupId));
+      await n.close(() => memberGone(groupId, "n1"));
+    } finally {
+      await consumer.disconnect().catch(() => {});
+    }
+  });
+});

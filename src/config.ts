@@ -19,6 +19,8 @@ interface PropertySpec {
   oneOf?: string[];
   /** a password or key: never logged, and DescribeConfigs reports it as sensitive without a value */
   sensitive?: boolean;
+  /** oneOf compares without regard to case (Kafka's CaseInsensitiveValidString) */
+  caseInsensitive?: boolean;
 }
 
 const LONG_MAX = "9223372036854775807";
@@ -77,7 +79,7 @@ export const PROPERTIES: Record<string, PropertySpec> = {
   "group.consumer.max.heartbeat.interval.ms": { kind: "int", default: "15000", min: 1 },
   "group.consumer.max.size": { kind: "int", default: "2147483647", min: 1 },
   "group.consumer.assignors": { kind: "list", default: "uniform,range" },
-  "group.consumer.migration.policy": { kind: "string", default: "bidirectional", oneOf: ["disabled", "upgrade", "downgrade", "bidirectional"] },
+  "group.consumer.migration.policy": { kind: "string", default: "bidirectional", oneOf: ["disabled", "upgrade", "downgrade", "bidirectional"], caseInsensitive: true },
   "offsets.retention.minutes": { kind: "int", default: "10080", min: 1 },
   "offsets.retention.check.interval.ms": { kind: "long", default: "600000", min: 1 },
   "offset.metadata.max.bytes": { kind: "int", default: "4096", min: 0 },
@@ -287,7 +289,7 @@ function parseValue(name: string, spec: PropertySpec, value: string): string | n
     case "list":
       return v === "" ? [] : v.split(",").map((s) => s.trim());
     case "string":
-      if (spec.oneOf && !spec.oneOf.includes(v)) fail(`expected one of ${spec.oneOf.join(", ")}`);
+      if (spec.oneOf && !spec.oneOf.includes(spec.caseInsensitive ? v.toLowerCase() : v)) fail(`expected one of ${spec.oneOf.join(", ")}`);
       return v;
   }
 }

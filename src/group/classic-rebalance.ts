@@ -677,6 +677,34 @@ export class ClassicRebalance {
     return topics;
   }
 
+  // ---- conversions between the protocols ------------------------------------------------------------
+
+  /**
+   * The group leaves the classic protocol (it becomes a consumer group): requests its members have parked
+   * are answered with `errorCode` (REBALANCE_IN_PROGRESS: they rejoin the consumer group), timers stop.
+   */
+  retire(group: Group, errorCode: number): void {
+    this.clearTimers(group);
+    initialDelay.delete(group);
+    for (const m of group.members.values()) {
+      if (m.expiryTimer) clearTimeout(m.expiryTimer);
+      m.expiryTimer = null;
+      this.answerJoin(m, joinError(m.memberId, errorCode));
+      this.answerSync(m, syncError(errorCode));
+    }
+    group.pendingSyncMembers.clear();
+    group.transition("Dead");
+  }
+
+  /**
+   * Takes over a classic group built from a consumer group (online downgrade): its members' sessions run
+   * from now, and it rebalances when given a reason.
+   */
+  adopt(group: Group, rebalanceReason: string | null): void {
+    for (const m of group.members.values()) this.heartbeatReceived(group, m);
+    if (rebalanceReason !== null) this.prepareRebalance(group, rebalanceReason);
+  }
+
   // ---- group removal and shutdown -------------------------------------------------------------------
 
   /** Stops the group's timers (it is being deleted or has expired). */

@@ -3,6 +3,7 @@
 // and current assignment) and, derived from them, which member currently owns each partition at which
 // epoch and the group state. Members are immutable values: a change is a new member object, so "did it
 // change" is a comparison. The transitions live in consumer-rebalance.ts.
+import { CONSUMER_PROTOCOL_TYPE } from "./consumer-protocol.ts";
 import type { Protocol } from "./group.ts";
 
 /** topic id (32 hex digits) → partitions */
@@ -299,5 +300,32 @@ export class ConsumerGroup {
     let n = 0;
     for (const m of this.members.values()) if (m.classic !== null) n++;
     return n;
+  }
+
+  /**
+   * Kafka's supportsClassicProtocols: a JoinGroup may enter when its protocol type is "consumer" and one
+   * of its protocols is supported by every classic member (the joining one's previous protocols count).
+   */
+  supportsClassicProtocols(protocolType: string, names: readonly string[]): boolean {
+    if (protocolType !== CONSUMER_PROTOCOL_TYPE) return false;
+    if (this.isEmpty) return names.length > 0;
+    const classic = [...this.members.values()].filter((m) => m.classic !== null);
+    return names.some((n) => classic.every((m) => m.classic!.supportedProtocols.some((p) => p.name === n)));
+  }
+
+  /** Every member but these uses the classic protocol (Kafka's allMembersUseClassicProtocolExcept). */
+  allClassicExcept(leaving: ReadonlySet<string>): boolean {
+    for (const m of this.members.values()) if (!leaving.has(m.memberId) && m.classic === null) return false;
+    return true;
+  }
+
+  /** The member still waits for a partition of its target that another member owns. */
+  waitingOnUnreleasedPartition(m: ConsumerMember): boolean {
+    if (m.state !== "UNRELEASED_PARTITIONS") return false;
+    for (const [topicId, parts] of this.target(m.memberId)) {
+      const assigned = m.assigned.get(topicId);
+      for (const p of parts) if (!(assigned?.has(p) ?? false) && this.currentPartitionEpoch(topicId, p) !== -1) return true;
+    }
+    return false;
   }
 }

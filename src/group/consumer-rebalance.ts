@@ -1,8 +1,10 @@
 // The consumer group protocol of KIP-848 (ConsumerGroupHeartbeat), as Kafka 4.0's GroupMetadataManager
 // runs it. Each heartbeat:
 // 1. gets or creates the group (epoch 0 creates it; an Empty classic group of the same id is replaced,
-//    keeping its committed offsets) and the member (epoch 0 joins; a static member replaces the one with
-//    its instance id once that one has left with epoch -2, else UNRELEASED_INSTANCE_ID), checks the
+//    keeping its committed offsets; a classic group with members is converted, its members staying as
+//    classic members, when group.consumer.migration.policy allows, else GROUP_ID_NOT_FOUND) and the
+//    member (epoch 0 joins; a static member replaces the one with its instance id once that one has left
+//    with epoch -2, or at once when that one is a classic member, else UNRELEASED_INSTANCE_ID), checks the
 //    member epoch (FENCED_MEMBER_EPOCH unless it is the current one, or the previous one with a subset of
 //    its partitions) and applies what changed (fields left null are unchanged);
 // 2. bumps the group epoch when a subscription changed or the subscribed topics changed (created,
@@ -15,7 +17,9 @@
 //    full one, the assignment.
 // Members whose heartbeats stop for group.consumer.session.timeout.ms, or that do not revoke within their
 // rebalance timeout, are fenced (removed; the group epoch is bumped). Leaving: epoch -1; a static member
-// leaving with -2 keeps its partitions for its successor until its session times out.
+// leaving with -2 keeps its partitions for its successor until its session times out. When the members
+// left all use the classic protocol, the group becomes a classic group instead (online downgrade), if the
+// policy allows. Classic members (classic-members.ts) share steps 1–3 and the timers.
 // Every change is written to the offsets log (a consumer group record and one record per member), so
 // groups, members and assignments survive a restart and members go on heartbeating as before.
 // Regex subscriptions are resolved when they first appear and again whenever the topic catalogue has
@@ -26,7 +30,7 @@ import { randomUUID } from "node:crypto";
 import { ErrorCode } from "../../protocol/errors.ts";
 import type { Topic } from "../topics.ts";
 import { ASSIGNORS } from "./assignors.ts";
-import type { ConsumerContext } from "./context.ts";
+import { downgradeEnabled, upgradeEnabled, type ConsumerContext } from "./context.ts";
 import {
   ConsumerGroup,
   EMPTY_ASSIGNMENT,
@@ -41,7 +45,10 @@ import {
   type Assignment,
   type ConsumerMember,
 } from "./consumer-group.ts";
+import type { Group } from "./group.ts";
+import { consumerGroupFromClassic, MigrationError } from "./migration.ts";
 import { reconcile } from "./reconcile.ts";
+import { CONSUMER_PROTOCOL_TYPE } from "./consumer-protocol.ts";
 import { regexError, resolveRegex } from "./topic-regex.ts";
 
 /** An error answered with its code and message (Kafka's ApiException). */
@@ -88,6 +95,10 @@ export interface HeartbeatResponse {
 interface MemberTimers {
   session?: ReturnType<typeof setTimeout>;
   rebalance?: ReturnType<typeof setTimeout>;
+  /** a classic member told to rejoin must JoinGroup within its rebalance timeout */
+  join?: ReturnType<typeof setTimeout>;
+  /** a classic member that joined must SyncGroup within its rebalance timeout */
+  sync?: ReturnType<typeof setTimeout>;
 }
 
 const errorResponse = (code: number, message: string | null): HeartbeatResponse => ({
@@ -206,8 +217,12 @@ export class ConsumerRebalance {
       );
   }
 
-  /** The consumer group, or a new one (not yet in the map) when joining; an Empty classic group gives way. */
-  private consumerGroupFor(groupId: string, create: boolean): { group: ConsumerGroup; isNew: boolean } {
+  /**
+   * The consumer group, or a new one (not yet in the map) when joining: an Empty classic group gives way
+   * to it, a classic group with members is converted (online upgrade) when the migration policy allows.
+   * `upgraded` is the classic group a new group replaces.
+   */
+  private consumerGroupFor(groupId: string, create: boolean): { group: ConsumerGroup; isNew: boolean; upgraded?: Group } {
     const existing = this.ctx.consumerGroups.get(groupId);
     if (existing) return { group: existing, isNew: false };
     const classic = this.ctx.groups.get(groupId);
@@ -215,20 +230,27 @@ export class ConsumerRebalance {
       if (!create) throw new GroupError(ErrorCode.GROUP_ID_NOT_FOUND, `Consumer group ${groupId} not found.`);
       return { group: new ConsumerGroup(groupId), isNew: true };
     }
-    if (create && classic.is("Empty") && classic.pendingMembers.size === 0) return { group: new ConsumerGroup(groupId), isNew: true };
-    if (create) {
-      const why = this.onlineUpgradeRefusal(classic.protocolType);
-      throw new GroupError(ErrorCode.GROUP_ID_NOT_FOUND, `Cannot upgrade classic group ${groupId} to consumer group because ${why}.`);
+    if (!create) throw new GroupError(ErrorCode.GROUP_ID_NOT_FOUND, `Group ${groupId} is not a consumer group.`);
+    if (classic.is("Empty")) return { group: new ConsumerGroup(groupId), isNew: true, upgraded: classic };
+    this.validateOnlineUpgrade(classic);
+    try {
+      return { group: consumerGroupFromClassic(classic, (name) => this.ctx.topics.get(name)?.id), isNew: true, upgraded: classic };
+    } catch (e) {
+      if (!(e instanceof MigrationError)) throw e;
+      this.log.warn(`group ${groupId}: ${e.message}`);
+      throw new GroupError(ErrorCode.GROUP_ID_NOT_FOUND, e.message);
     }
-    throw new GroupError(ErrorCode.GROUP_ID_NOT_FOUND, `Group ${groupId} is not a consumer group.`);
   }
 
-  /** Why a classic group with members cannot become a consumer group while they are in it. */
-  private onlineUpgradeRefusal(protocolType: string | null): string {
-    const policy = this.settings.migrationPolicy;
-    if (policy !== "upgrade" && policy !== "bidirectional") return "online upgrade is disabled";
-    if (protocolType !== "consumer") return "the group does not use the consumer embedded protocol";
-    return "Brook does not run classic members inside a consumer group (online upgrade); the group converts once its classic members have left";
+  /** Kafka's validateOnlineUpgrade: GROUP_ID_NOT_FOUND when a classic group with members cannot convert. */
+  private validateOnlineUpgrade(classic: Group): void {
+    const refuse = (why: string) => {
+      this.log.info(`Cannot upgrade classic group ${classic.groupId} to consumer group because ${why}.`);
+      return new GroupError(ErrorCode.GROUP_ID_NOT_FOUND, `Cannot upgrade classic group ${classic.groupId} to consumer group because ${why}.`);
+    };
+    if (!upgradeEnabled(this.settings.migrationPolicy)) throw refuse("online upgrade is disabled");
+    if (classic.protocolType !== CONSUMER_PROTOCOL_TYPE) throw refuse("the group does not use the consumer embedded protocol");
+    if (classic.members.size > this.settings.maxSize) throw refuse("the group size exceeds the consumer group maximum size");
   }
 
   private throwIfFull(group: ConsumerGroup, memberId: string): void {
@@ -291,7 +313,7 @@ export class ConsumerRebalance {
 
   private regularHeartbeat(req: HeartbeatRequest): HeartbeatResponse {
     const create = req.memberEpoch === 0;
-    const { group, isNew } = this.consumerGroupFor(req.groupId, create);
+    const { group, isNew, upgraded } = this.consumerGroupFor(req.groupId, create);
     this.throwIfFull(group, req.memberId);
     const memberId = req.memberId === "" ? randomUUID() : req.memberId;
     const { member, replaces } = this.memberFor(group, req, memberId, create);
@@ -308,7 +330,6 @@ export class ConsumerRebalance {
       clientHost: req.clientHost,
       classic: null,
     };
-    const namesChanged = !sameSubscription(member, updated);
     const regexChanged = member.subscribedTopicRegex !== updated.subscribedTopicRegex;
     if (regexChanged && updated.subscribedTopicRegex !== "" && !group.resolvedRegexes.has(updated.subscribedTopicRegex)) {
       const error = regexError(updated.subscribedTopicRegex);
@@ -317,23 +338,69 @@ export class ConsumerRebalance {
 
     // The request is valid: from here on the group changes.
     const dirty = new Set<string>();
-    if (isNew) {
-      if (this.ctx.groups.has(group.groupId)) {
-        this.ctx.replaceClassicGroup(group.groupId);
-        this.log.info(`group ${group.groupId}: the empty classic group becomes a consumer group`);
-      }
-      this.ctx.consumerGroups.set(group.groupId, group);
+    if (isNew) this.install(group, upgraded, dirty);
+    this.admit(group, updated, replaces, dirty);
+    updated = this.applyMember(group, member, updated, req.topicPartitions, dirty);
+    this.scheduleSessionTimeout(group, updated.memberId);
+    this.ctx.persistConsumerGroup(group, [...dirty].filter((id) => id !== ""));
+
+    const full =
+      req.rebalanceTimeoutMs !== -1 && (req.subscribedTopicNames !== null || req.subscribedTopicRegex !== null) && req.topicPartitions !== null;
+    return {
+      errorCode: ErrorCode.NONE,
+      errorMessage: null,
+      memberId: updated.memberId,
+      memberEpoch: updated.memberEpoch,
+      heartbeatIntervalMs: this.settings.heartbeatIntervalMs,
+      assignment:
+        req.memberEpoch === 0 || full || !sameAssignment(member.assigned, updated.assigned) ? { topicPartitions: toTopicPartitions(updated.assigned) } : null,
+    };
+  }
+
+  /**
+   * Puts a new consumer group in place of the classic group it replaces, if any: an Empty one, or one
+   * converted with its members (online upgrade), whose parked requests are told to rejoin. Converted
+   * members are written and their sessions run from now.
+   */
+  private install(group: ConsumerGroup, upgraded: Group | undefined, dirty: Set<string>): void {
+    if (upgraded) {
+      const members = upgraded.members.size;
+      this.ctx.replaceClassicGroup(group.groupId);
+      if (members > 0) this.log.info(`group ${group.groupId}: the classic group with ${members} members becomes a consumer group (online upgrade)`);
+      else this.log.info(`group ${group.groupId}: the empty classic group becomes a consumer group`);
     }
+    this.ctx.consumerGroups.set(group.groupId, group);
+    for (const m of group.members.values()) {
+      dirty.add(m.memberId);
+      this.scheduleSessionTimeout(group, m.memberId);
+    }
+    if (group.members.size > 0) dirty.add("");
+  }
+
+  /** A static member replacing the one of its instance id takes over its target assignment. */
+  admit(group: ConsumerGroup, updated: ConsumerMember, replaces: ConsumerMember | undefined, dirty: Set<string>): void {
+    const protocol = updated.classic ? "classic" : "consumer";
     if (replaces) {
       const target = group.target(replaces.memberId);
       this.removeMember(group, replaces.memberId, dirty);
       group.setTargetAssignment(updated.memberId, target);
       this.log.info(
-        `group ${group.groupId}: static member with instance id ${updated.instanceId} rejoins as ${updated.memberId}, replacing ${replaces.memberId}`,
+        `group ${group.groupId}: static member with instance id ${updated.instanceId} rejoins as ${updated.memberId} (${protocol} protocol), replacing ${replaces.memberId}`,
       );
     } else if (!group.members.has(updated.memberId)) {
-      this.log.info(`group ${group.groupId}: member ${updated.memberId} joins${updated.instanceId ? ` (instance id ${updated.instanceId})` : ""}`);
+      this.log.info(`group ${group.groupId}: member ${updated.memberId} joins with the ${protocol} protocol${updated.instanceId ? ` (instance id ${updated.instanceId})` : ""}`);
     }
+  }
+
+  /**
+   * Steps 1–3 of a heartbeat, shared by ConsumerGroupHeartbeat and a classic member's JoinGroup: stores
+   * the member's update, bumps the group epoch when a subscription or the subscribed topics changed,
+   * computes a new target assignment when the epoch moved and reconciles the member with its target,
+   * given what it reported owning. Returns the member as it now is.
+   */
+  applyMember(group: ConsumerGroup, previous: ConsumerMember, updated: ConsumerMember, owned: TopicPartitions[] | null, dirty: Set<string>): ConsumerMember {
+    const namesChanged = !sameSubscription(previous, updated);
+    const regexChanged = previous.subscribedTopicRegex !== updated.subscribedTopicRegex;
     if (!group.members.has(updated.memberId) || !sameMember(group.members.get(updated.memberId)!, updated)) dirty.add(updated.memberId);
     group.updateMember(updated);
 
@@ -359,7 +426,7 @@ export class ConsumerRebalance {
         currentPartitionEpoch: (t, p) => group.currentPartitionEpoch(t, p),
         subscribedTopicIds: this.topicIds(group.memberTopics(current)),
         subscriptionChanged,
-        owned: req.topicPartitions,
+        owned,
       });
       if (next !== current && !sameMember(next, current)) {
         group.updateMember(next);
@@ -368,25 +435,14 @@ export class ConsumerRebalance {
           `group ${group.groupId}: member ${next.memberId} epoch ${next.memberEpoch} ${next.state}, assigned ${assignmentToString(next.assigned, (id) => this.topicName(id))}` +
             (next.pendingRevocation.size > 0 ? `, revoking ${assignmentToString(next.pendingRevocation, (id) => this.topicName(id))}` : ""),
         );
-        if (next.state === "UNREVOKED_PARTITIONS") this.scheduleRebalanceTimeout(group, next);
-        else this.cancelTimer(group, next.memberId, "rebalance");
+        // Classic members have join and sync timeouts instead: they revoke before they rejoin.
+        if (next.classic === null) {
+          if (next.state === "UNREVOKED_PARTITIONS") this.scheduleRebalanceTimeout(group, next);
+          else this.cancelTimer(group, next.memberId, "rebalance");
+        }
       }
     }
-    updated = group.members.get(updated.memberId)!;
-    this.scheduleSessionTimeout(group, updated.memberId);
-    this.ctx.persistConsumerGroup(group, [...dirty].filter((id) => id !== ""));
-
-    const full =
-      req.rebalanceTimeoutMs !== -1 && (req.subscribedTopicNames !== null || req.subscribedTopicRegex !== null) && req.topicPartitions !== null;
-    return {
-      errorCode: ErrorCode.NONE,
-      errorMessage: null,
-      memberId: updated.memberId,
-      memberEpoch: updated.memberEpoch,
-      heartbeatIntervalMs: this.settings.heartbeatIntervalMs,
-      assignment:
-        req.memberEpoch === 0 || full || !sameAssignment(member.assigned, updated.assigned) ? { topicPartitions: toTopicPartitions(updated.assigned) } : null,
-    };
+    return group.members.get(updated.memberId)!;
   }
 
   /** A new target assignment for every member, at the group epoch. */
@@ -455,23 +511,46 @@ export class ConsumerRebalance {
   private removeMember(group: ConsumerGroup, memberId: string, dirty: Set<string>): void {
     group.removeMember(memberId);
     group.removeTargetAssignment(memberId);
-    this.cancelTimer(group, memberId, "session");
-    this.cancelTimer(group, memberId, "rebalance");
+    for (const timer of ["session", "rebalance", "join", "sync"] as const) this.cancelTimer(group, memberId, timer);
     dirty.add(memberId);
   }
 
-  /** Removes members and bumps the group epoch (the others get the partitions at their next heartbeat). */
+  /**
+   * Removes members and bumps the group epoch (the others get the partitions at their next heartbeat).
+   * When only classic members would be left, the group becomes a classic group instead, which rebalances
+   * (Kafka's online downgrade), if group.consumer.migration.policy allows.
+   */
   fence(group: ConsumerGroup, members: ConsumerMember[], reason: string): void {
     if (members.length === 0) return;
-    const dirty = new Set<string>();
-    for (const m of members) {
-      this.removeMember(group, m.memberId, dirty);
-      this.log.info(`group ${group.groupId}: member ${m.memberId} fenced because ${reason}`);
+    const leaving = new Set(members.map((m) => m.memberId));
+    for (const id of leaving) this.log.info(`group ${group.groupId}: member ${id} fenced because ${reason}`);
+    if (this.canDowngrade(group, leaving, group.members.size - leaving.size)) {
+      if (this.ctx.convertToClassicGroup(group, leaving, null, `Downgrade group ${group.groupId} from consumer to classic for member leaving.`)) return;
     }
+    const dirty = new Set<string>();
+    for (const id of leaving) this.removeMember(group, id, dirty);
     this.refreshRegexes(group, null);
     group.subscriptionSignature = this.signature(group.subscribedTopics());
     group.setGroupEpoch(group.groupEpoch + 1);
     this.ctx.persistConsumerGroup(group, dirty);
+  }
+
+  /**
+   * Kafka's validateOnlineDowngrade: the members that stay (`remaining` of them) all use the classic
+   * protocol, there is one at least, the policy allows downgrades and a classic group may be that big.
+   */
+  canDowngrade(group: ConsumerGroup, except: ReadonlySet<string>, remaining: number): boolean {
+    if (!group.allClassicExcept(except)) return false;
+    if (remaining <= 0) return false;
+    if (!downgradeEnabled(this.settings.migrationPolicy)) {
+      this.log.info(`Cannot downgrade consumer group ${group.groupId} to classic group because the online downgrade is disabled.`);
+      return false;
+    }
+    if (remaining > this.ctx.settings.maxSize) {
+      this.log.info(`Cannot downgrade consumer group ${group.groupId} to classic group because its group size is greater than classic group max size.`);
+      return false;
+    }
+    return true;
   }
 
   // ---- timers ---------------------------------------------------------------------------------------
@@ -484,12 +563,30 @@ export class ConsumerRebalance {
     return t;
   }
 
-  private cancelTimer(group: ConsumerGroup, memberId: string, which: keyof MemberTimers): void {
+  cancelTimer(group: ConsumerGroup, memberId: string, which: keyof MemberTimers): void {
     const t = this.timers.get(group)?.get(memberId);
     if (!t?.[which]) return;
     clearTimeout(t[which]);
     delete t[which];
-    if (!t.session && !t.rebalance) this.timers.get(group)!.delete(memberId);
+    if (!t.session && !t.rebalance && !t.join && !t.sync) this.timers.get(group)!.delete(memberId);
+  }
+
+  /**
+   * A classic member's join timeout (scheduled once, when it is told to rejoin) or sync timeout (after
+   * its JoinGroup): if it does not come within its rebalance timeout it is fenced.
+   */
+  scheduleClassicTimeout(group: ConsumerGroup, memberId: string, which: "join" | "sync", timeoutMs: number): void {
+    const t = this.memberTimers(group, memberId);
+    if (which === "join" && t.join) return;
+    if (t[which]) clearTimeout(t[which]);
+    const timeout = Math.max(timeoutMs, 0);
+    t[which] = setTimeout(() => {
+      delete t[which];
+      const member = group.members.get(memberId);
+      if (!member || this.ctx.consumerGroups.get(group.groupId) !== group || !this.ctx.isActive) return;
+      this.fence(group, [member], which === "join" ? "the classic member failed to join within the rebalance timeout" : "the member failed to sync within timeout");
+    }, timeout);
+    t[which].unref?.();
   }
 
   /** group.consumer.session.timeout.ms from now (classic-protocol members bring their own). */
@@ -533,10 +630,7 @@ export class ConsumerRebalance {
 
   /** Stops the timers of a group that is deleted, converted or unloaded. */
   clearTimers(group: ConsumerGroup): void {
-    for (const t of this.timers.get(group)?.values() ?? []) {
-      if (t.session) clearTimeout(t.session);
-      if (t.rebalance) clearTimeout(t.rebalance);
-    }
+    for (const t of this.timers.get(group)?.values() ?? []) for (const timer of [t.session, t.rebalance, t.join, t.sync]) if (timer) clearTimeout(timer);
     this.timers.delete(group);
   }
 }

@@ -4,7 +4,7 @@
 import { ConfigError, type BrokerConfig } from "../config.ts";
 import type { Logger } from "../log.ts";
 import type { TopicStore } from "../topics.ts";
-import type { ConsumerGroup } from "./consumer-group.ts";
+import type { ConsumerGroup, ConsumerMember } from "./consumer-group.ts";
 import type { Group } from "./group.ts";
 
 export interface GroupSettings {
@@ -30,7 +30,11 @@ export function groupSettings(config: BrokerConfig): GroupSettings {
   };
 }
 
+/** group.consumer.migration.policy: which online conversions of a group with members are allowed. */
 export type MigrationPolicy = "disabled" | "upgrade" | "downgrade" | "bidirectional";
+
+export const upgradeEnabled = (p: MigrationPolicy) => p === "upgrade" || p === "bidirectional";
+export const downgradeEnabled = (p: MigrationPolicy) => p === "downgrade" || p === "bidirectional";
 
 /** Kafka's builtin server-side assignors, by short name and by class name. */
 const ASSIGNOR_NAMES: Record<string, string> = {
@@ -86,7 +90,8 @@ export function consumerGroupSettings(config: BrokerConfig): ConsumerGroupSettin
     heartbeatIntervalMs: hb,
     maxSize: n("group.consumer.max.size"),
     assignors,
-    migrationPolicy: config.get("group.consumer.migration.policy") as MigrationPolicy,
+    // Kafka parses the policy case-insensitively.
+    migrationPolicy: (config.get("group.consumer.migration.policy") as string).toLowerCase() as MigrationPolicy,
   };
 }
 
@@ -112,6 +117,15 @@ export interface ConsumerContext extends CoordinatorContext {
   readonly topics: Pick<TopicStore, "get" | "partition" | "all">;
   /** Writes the group record and the records of these members (tombstones for those no longer in it). */
   persistConsumerGroup(group: ConsumerGroup, memberIds: Iterable<string>): void;
-  /** Removes a classic group, keeping its committed offsets (it converts to a consumer group). */
+  /**
+   * Removes a classic group, keeping its committed offsets (it converts to a consumer group): requests
+   * its members have parked are answered REBALANCE_IN_PROGRESS, its timers stop.
+   */
   replaceClassicGroup(groupId: string): void;
+  /**
+   * Replaces a consumer group by the classic group its classic members form (online downgrade), without
+   * `leaving` and with `joining` (a classic static member taking the place of the member of its instance
+   * id); the classic group rebalances when `rebalanceReason` is given. False when it cannot be built.
+   */
+  convertToClassicGroup(group: ConsumerGroup, leaving: ReadonlySet<string>, joining: ConsumerMember | null, rebalanceReason: string | null): boolean;
 }

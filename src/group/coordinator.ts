@@ -5,9 +5,14 @@
 //   LeaveGroup) and the member checks of offset commits;
 // - offsets.ts: committed offsets (commit, fetch, delete, expiry);
 // - consumer-rebalance.ts: the consumer group protocol of KIP-848 (ConsumerGroupHeartbeat) for consumer
-//   groups. A group id is either a classic group or a consumer group: a new-protocol member joining an
-//   Empty classic group (or one that only holds offsets) turns it into a consumer group, a classic member
-//   joining an Empty consumer group turns it back; committed offsets stay either way.
+//   groups; classic-members.ts: classic-protocol members inside a consumer group (JoinGroup, SyncGroup,
+//   Heartbeat and LeaveGroup to a consumer group with members); migration.ts: converting a group with
+//   members between the two. A group id is either a classic group or a consumer group: a new-protocol
+//   member joining an Empty classic group (or one that only holds offsets) turns it into a consumer group,
+//   and a classic group with members too (online upgrade: its members stay, as classic members of the
+//   consumer group); a classic member joining an Empty consumer group turns it back, and so does the
+//   last new-protocol member leaving a group of classic members (online downgrade). Conversions of groups
+//   with members follow group.consumer.migration.policy; committed offsets stay either way.
 // Offsets: commits validated against generation and member (a "simple" commit — generation -1, no
 // member — only while the group is Empty), stored durably (offset-store.ts) and expired per
 // offsets.retention.minutes: for an Empty group counted from when it became empty (Kafka 2.1+), for a
@@ -15,22 +20,21 @@
 // subscribes to; commits with an explicit retention (v2–v4) expire at that time.
 // Transactional offset commits: TxnOffsetCommit is staged by the transaction coordinator (src/txn),
 // checked here (validateTxnOffsetCommit) and stored here when the transaction commits (commitTxnOffsets).
-// Not implemented: classic members inside a consumer group (Kafka's online upgrade/downgrade of a group
-// with members: a classic JoinGroup to a consumer group with members gets INCONSISTENT_GROUP_PROTOCOL, a
-// new-protocol member joining a classic group with members GROUP_ID_NOT_FOUND, as when Kafka's migration
-// policy refuses), COORDINATOR_LOAD_IN_PROGRESS (the offsets are loaded before the broker listens, so there is never a
-// loading window).
+// Not implemented: COORDINATOR_LOAD_IN_PROGRESS (the offsets are loaded before the broker listens, so
+// there is never a loading window).
 import { ErrorCode } from "../../protocol/errors.ts";
 import type { BrokerConfig } from "../config.ts";
 import type { Logger } from "../log.ts";
 import { StorageError } from "../log/storage-error.ts";
 import type { TopicStore } from "../topics.ts";
+import { ClassicMembers } from "./classic-members.ts";
 import { ClassicRebalance, type JoinRequest, type SyncRequest } from "./classic-rebalance.ts";
 import { ConsumerGroup, type Assignment, type ConsumerMember, type MemberState } from "./consumer-group.ts";
 import { CONSUMER_PROTOCOL_TYPE } from "./consumer-protocol.ts";
 import { ConsumerRebalance, toTopicPartitions, type HeartbeatRequest, type HeartbeatResponse } from "./consumer-rebalance.ts";
 import { consumerGroupSettings, groupSettings, type ConsumerContext, type ConsumerGroupSettings, type GroupSettings } from "./context.ts";
 import { EMPTY_BYTES, Group, type GroupState, type JoinResult, type SyncResult } from "./group.ts";
+import { classicGroupFromConsumer, MigrationError } from "./migration.ts";
 import { OffsetStore, type LoadedState, type StoredAssignment, type StoredConsumerGroup, type StoredConsumerMember } from "./offset-store.ts";
 import { OffsetManager, type CommitResult, type CommitTopic, type ExpiryRule, type FetchedTopic } from "./offsets.ts";
 
@@ -115,6 +119,8 @@ export class GroupCoordinator implements ConsumerContext {
   private readonly offsets: OffsetManager;
   private readonly classic: ClassicRebalance;
   private readonly consumer: ConsumerRebalance;
+  /** classic-protocol members of consumer groups (mixed groups, KIP-848's online migration) */
+  private readonly classicMembers: ClassicMembers;
   /** the group record last written for each consumer group (to write it only when it changes) */
   private readonly persistedConsumer = new Map<string, string>();
   private active = true;
@@ -134,6 +140,7 @@ export class GroupCoordinator implements ConsumerContext {
     this.offsets = new OffsetManager(store, settings, log, topics);
     this.classic = new ClassicRebalance(this);
     this.consumer = new ConsumerRebalance(this);
+    this.classicMembers = new ClassicMembers(this, this.consumer);
     this.load(state);
     this.retentionTimer = setInterval(() => {
       try {
@@ -224,13 +231,13 @@ export class GroupCoordinator implements ConsumerContext {
 
   // ---- the classic rebalance protocol (classic-rebalance.ts) ---------------------------------------
 
+  // A consumer group with members serves classic members itself (classic-members.ts); an empty one gives
+  // way to a classic group at the first JoinGroup.
+
   joinGroup(req: JoinRequest): JoinResult | Promise<JoinResult> {
     const consumer = this.consumerGroups.get(req.groupId);
     if (consumer && this.active) {
-      if (!consumer.isEmpty) {
-        this.log.info(`group ${req.groupId}: refusing a classic JoinGroup, the group is a consumer group with members`);
-        return { errorCode: ErrorCode.INCONSISTENT_GROUP_PROTOCOL, generationId: -1, protocolType: null, protocolName: null, leader: "", memberId: req.memberId, members: [] };
-      }
+      if (!consumer.isEmpty) return this.classicMembers.join(consumer, req);
       // Kafka's maybeDeleteEmptyConsumerGroup: an empty consumer group gives way to a classic one.
       this.dropConsumerGroup(consumer);
       this.log.info(`group ${req.groupId}: the empty consumer group becomes a classic group`);
@@ -239,10 +246,14 @@ export class GroupCoordinator implements ConsumerContext {
   }
 
   syncGroup(req: SyncRequest): SyncResult | Promise<SyncResult> {
+    const consumer = this.consumerGroups.get(req.groupId);
+    if (consumer && this.active) return this.classicMembers.sync(consumer, req);
     return this.classic.syncGroup(req);
   }
 
   heartbeat(groupId: string, generationId: number, memberId: string, groupInstanceId: string | null): number {
+    const consumer = this.consumerGroups.get(groupId);
+    if (consumer && this.active) return this.classicMembers.heartbeat(consumer, generationId, memberId, groupInstanceId);
     return this.classic.heartbeat(groupId, generationId, memberId, groupInstanceId);
   }
 
@@ -250,6 +261,8 @@ export class GroupCoordinator implements ConsumerContext {
     groupId: string,
     leaving: { memberId: string; groupInstanceId: string | null; reason?: string | null }[],
   ): { errorCode: number; members: { memberId: string; groupInstanceId: string | null; errorCode: number }[] } {
+    const consumer = this.consumerGroups.get(groupId);
+    if (consumer && this.active) return this.classicMembers.leave(consumer, leaving);
     return this.classic.leaveGroup(groupId, leaving);
   }
 
@@ -354,10 +367,27 @@ export class GroupCoordinator implements ConsumerContext {
   replaceClassicGroup(groupId: string): void {
     const group = this.groups.get(groupId);
     if (!group) return;
-    group.transition("Dead");
-    this.classic.clearTimers(group);
+    this.classic.retire(group, ErrorCode.REBALANCE_IN_PROGRESS);
     this.groups.delete(groupId);
     this.persisted.delete(groupId);
+  }
+
+  convertToClassicGroup(group: ConsumerGroup, leaving: ReadonlySet<string>, joining: ConsumerMember | null, rebalanceReason: string | null): boolean {
+    let classic: Group;
+    try {
+      classic = classicGroupFromConsumer(group, leaving, joining, (id) => this.consumer.topicName(id));
+    } catch (e) {
+      if (!(e instanceof MigrationError)) throw e;
+      this.log.warn(`Cannot downgrade consumer group ${group.groupId} to classic group: ${e.message}`);
+      return false;
+    }
+    this.dropConsumerGroup(group);
+    this.groups.set(classic.groupId, classic);
+    // The classic group's record replaces the consumer group's in the offsets log.
+    this.persistGroup(classic);
+    this.classic.adopt(classic, rebalanceReason);
+    this.log.info(`group ${group.groupId}: the consumer group becomes a classic group with ${classic.members.size} members (online downgrade)`);
+    return true;
   }
 
   /** Removes a consumer group from memory, keeping its offsets (callers write the record that replaces it). */

@@ -3,8 +3,10 @@
 // session timeout stands in, as in Kafka); v4+ dynamic members first get MEMBER_ID_REQUIRED (79) with a
 // member id to rejoin with (KIP-394); v5+ static membership; v7+ echoes the protocol type. Protocol
 // metadata is copied out of the request buffer and kept opaque. skipAssignment (v9) is always false:
-// the leader assigns. The join reason (v8) goes to the log. With an authorizer the group needs READ
-// (GROUP_AUTHORIZATION_FAILED).
+// the leader assigns. The join reason (v8) goes to the log. A consumer group (KIP-848) with members
+// answers at once, from its server-side assignment: the member's epoch as the generation, its first
+// protocol, no leader (src/group/classic-members.ts).
+// With an authorizer the group needs READ (GROUP_AUTHORIZATION_FAILED).
 import { JoinGroup } from "../../protocol/apis/11-join-group.ts";
 import type { JoinResult } from "../group/group.ts";
 import { ErrorCode } from "../../protocol/errors.ts";

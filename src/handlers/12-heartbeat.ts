@@ -1,7 +1,8 @@
 // Heartbeat v0–v4. Keeps a member alive for another session timeout; REBALANCE_IN_PROGRESS tells it to
 // rejoin, ILLEGAL_GENERATION / UNKNOWN_MEMBER_ID that it is out of date, FENCED_INSTANCE_ID (v3+) that
-// another instance took its group.instance.id. With an authorizer the group needs READ
-// (GROUP_AUTHORIZATION_FAILED).
+// another instance took its group.instance.id. Classic members of a consumer group (KIP-848) are told
+// REBALANCE_IN_PROGRESS when their assignment must change.
+// With an authorizer the group needs READ (GROUP_AUTHORIZATION_FAILED).
 import { Heartbeat } from "../../protocol/apis/12-heartbeat.ts";
 import { ErrorCode } from "../../protocol/errors.ts";
 import { AclOperation, ResourceType } from "../acl/acl.ts";

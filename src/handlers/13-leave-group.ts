@@ -1,7 +1,8 @@
 // LeaveGroup v0–v5. v0–v2 name one member and carry its error at the top level (as Kafka's response
 // does for those versions); v3+ batch members (a static member may leave by group.instance.id alone)
-// and answer per member. The leave reason (v5) goes to the log. With an authorizer the group needs READ
-// (GROUP_AUTHORIZATION_FAILED at the top level, no members).
+// and answer per member. The leave reason (v5) goes to the log. In a consumer group (KIP-848) members of
+// either protocol can be removed this way.
+// With an authorizer the group needs READ (GROUP_AUTHORIZATION_FAILED at the top level, no members).
 import { LeaveGroup } from "../../protocol/apis/13-leave-group.ts";
 import { ErrorCode } from "../../protocol/errors.ts";
 import { AclOperation, ResourceType } from "../acl/acl.ts";

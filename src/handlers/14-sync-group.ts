@@ -1,7 +1,9 @@
 // SyncGroup v0–v5. A long poll: followers wait for the leader's assignment (a Promise); the leader's own
 // request completes the generation. Assignments are copied out of the request buffer and returned byte
 // for byte. v5 checks the protocol type/name against the group's (INCONSISTENT_GROUP_PROTOCOL) and echoes
-// them. With an authorizer the group needs READ (GROUP_AUTHORIZATION_FAILED).
+// them. In a consumer group (KIP-848) the coordinator, not a leader, assigns: SyncGroup returns the
+// member's share of the server-side assignment at once.
+// With an authorizer the group needs READ (GROUP_AUTHORIZATION_FAILED).
 import { SyncGroup } from "../../protocol/apis/14-sync-group.ts";
 import type { SyncResult } from "../group/group.ts";
 import { ErrorCode } from "../../protocol/errors.ts";

@@ -3,11 +3,13 @@
 // id; v1 adds topic regex subscriptions and requires a client-generated member id (KIP-1082). Errors
 // come with Kafka's messages (INVALID_REQUEST, UNSUPPORTED_ASSIGNOR, INVALID_REGULAR_EXPRESSION,
 // GROUP_ID_NOT_FOUND, UNKNOWN_MEMBER_ID, FENCED_MEMBER_EPOCH, UNRELEASED_INSTANCE_ID, FENCED_INSTANCE_ID,
-// GROUP_MAX_SIZE_REACHED). Served and advertised only while group.coordinator.rebalance.protocols
-// includes "consumer"; otherwise a request is answered UNSUPPORTED_VERSION, as Kafka does. With an
-// authorizer the group needs READ (GROUP_AUTHORIZATION_FAILED) and every subscribed topic name DESCRIBE
-// (TOPIC_AUTHORIZATION_FAILED), checked before the coordinator sees the request, as in Kafka. Topics a
-// regex subscription resolves to are not filtered by ACLs (Kafka 4.1 does that).
+// GROUP_MAX_SIZE_REACHED). A classic group with members is converted when group.consumer.migration.policy
+// allows (GROUP_ID_NOT_FOUND with the reason when it does not). Served and advertised only while
+// group.coordinator.rebalance.protocols includes "consumer"; otherwise a request is answered
+// UNSUPPORTED_VERSION, as Kafka does. With an authorizer the group needs READ (GROUP_AUTHORIZATION_FAILED)
+// and every subscribed topic name DESCRIBE (TOPIC_AUTHORIZATION_FAILED), checked before the coordinator
+// sees the request, as in Kafka. Topics a regex subscription resolves to are not filtered by ACLs (Kafka
+// 4.1 does that).
 import { ConsumerGroupHeartbeat } from "../../protocol/apis/68-consumer-group-heartbeat.ts";
 import { ErrorCode } from "../../protocol/errors.ts";
 import { AclOperation, ResourceType } from "../acl/acl.ts";

@@ -20,6 +20,8 @@ export interface MemberOptions {
   /** classic protocol: partition.assignment.strategy (default cooperative-sticky) and session timeout */
   strategy?: string;
   sessionTimeoutMs?: number;
+  /** more librdkafka properties */
+  config?: Record<string, string | number | boolean>;
   debug?: string;
 }
 
@@ -75,12 +77,17 @@ export class GroupMember implements AsyncDisposable {
     return until(`${this.name}: ${what}`, cond, timeoutMs, () => ({ events: this.events.filter((e) => e.event !== "message" && e.event !== "committed").slice(-8), stderr: this.stderr.slice(-2000) }));
   }
 
-  /** Leaves the group (consumer close) and waits for the process to end. */
-  async close(): Promise<void> {
+  /**
+   * Leaves the group (consumer close) and waits for the process to end. `left`, when given, tells from
+   * the broker's side that the member is gone: then the process is not waited for any longer (the
+   * binding can take long to tear down a consumer that was closed while records were flowing).
+   */
+  async close(left?: () => boolean): Promise<void> {
     if (this.proc.exitCode !== null) return;
     this.proc.stdin.write("close\n");
     await this.proc.stdin.flush();
-    await Promise.race([this.proc.exited, Bun.sleep(20_000)]);
+    const gone = left ? until(`${this.name} left the group`, left, 20_000).catch(() => {}) : Bun.sleep(20_000);
+    await Promise.race([this.proc.exited, gone]);
     if (this.proc.exitCode === null) this.proc.kill();
     await this.reading;
   }

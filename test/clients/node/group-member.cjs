@@ -3,11 +3,12 @@
 //   { bootstrap, groupId, topics: [names or ^regex], protocol: "consumer" | "classic", clientId?,
 //     instanceId?, remoteAssignor?, commit?: true (commit each message synchronously),
 //     sessionTimeoutMs?, strategy? (classic: partition.assignment.strategy, default cooperative-sticky),
-//     debug? }
+//     config? (more librdkafka properties), debug? }
 // Output: JSON lines on stdout: {event:"ready"}, {event:"assigned"|"revoked", partitions:[{topic,partition}]},
-// {event:"message", topic, partition, offset, value}, {event:"committed", ...}, {event:"error", ...},
-// {event:"closed"}. Commands, one per stdin line: "close" leaves the group and exits; "kill" exits at
-// once without leaving (its session times out on the broker).
+// {event:"message", topic, partition, offset, value}, {event:"committed", ...}, {event:"error", ...}
+// (errors librdkafka only logs: where "log", with fac and message), {event:"closed"}. Commands, one per
+// stdin line: "close" leaves the group and exits; "kill" exits at once without leaving (its session
+// times out on the broker).
 "use strict";
 const Kafka = require("@confluentinc/kafka-javascript");
 
@@ -46,16 +47,23 @@ if (opts.protocol === "classic") {
   conf["session.timeout.ms"] = opts.sessionTimeoutMs || 6000;
   conf["heartbeat.interval.ms"] = 500;
 }
+if (opts.config) Object.assign(conf, opts.config);
 if (opts.debug) conf.debug = opts.debug;
 
 const consumer = new Kafka.KafkaConsumer(conf, { "auto.offset.reset": "earliest" });
 let closing = false;
 
 consumer.on("event.error", (e) => out({ event: "error", code: e.code, message: e.message }));
-if (opts.debug) consumer.on("event.log", (l) => process.stderr.write(`${l.fac} ${l.message}\n`));
+// Errors librdkafka only logs (a fatal ConsumerGroupHeartbeat error is one) are events too.
+consumer.on("event.log", (l) => {
+  if (l.severity <= 3) out({ event: "error", where: "log", fac: l.fac, message: l.message });
+  if (opts.debug) process.stderr.write(`${l.fac} ${l.message}\n`);
+});
 consumer.on("ready", () => {
   consumer.subscribe(opts.topics);
-  consumer.consume();
+  consumer.consume((err) => {
+    if (err) out({ event: "error", where: "consume", code: err.code, message: err.message });
+  });
   out({ event: "ready" });
 });
 consumer.on("data", (m) => {
@@ -81,6 +89,13 @@ process.stdin.on("data", (chunk) => {
     if (cmd === "kill") process.exit(0);
     if (cmd === "close" && !closing) {
       closing = true;
+      // Stop fetching first: disconnecting while records are still being handed to JavaScript can leave
+      // the binding waiting on them long after the consumer has left its group.
+      try {
+        consumer.pause(consumer.assignments());
+      } catch (e) {
+        out({ event: "error", where: "pause", message: String(e && e.message) });
+      }
       consumer.disconnect(() => {
         out({ event: "closed" });
         process.exit(0);

@@ -105,11 +105,14 @@ function primitive(type: string, nullable: boolean, compact: boolean): { dec: De
         dec: (r) => r.bytes(compact),
         enc: (w, v) => {
           if (v === null || v === undefined) return w.length(nullable ? -1 : 0, compact, true);
-          if (v instanceof Uint8Array) return w.bytes(v, compact);
+          if (v instanceof Uint8Array) {
+            w.length(v.length, compact, true);
+            return w.share(v);
+          }
           let total = 0;
           for (const part of v as Uint8Array[]) total += part.length;
           w.length(total, compact, true);
-          for (const part of v as Uint8Array[]) w.raw(part);
+          for (const part of v as Uint8Array[]) w.share(part);
         },
       };
   }

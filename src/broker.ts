@@ -7,6 +7,7 @@ import type { Socket, TCPSocketListener } from "bun";
 import { buildConfig, readPropertiesFile, type BrokerConfig, type ListenerConfig } from "./config.ts";
 import { Logger, type Level } from "./log.ts";
 import { Connection } from "./server/connection.ts";
+import { ConnectionManager } from "./server/connections.ts";
 import { createResponder } from "./server/dispatch.ts";
 import { registry as defaultRegistry } from "./handlers/index.ts";
 import type { BrokerContext, ListenerContext, Registry } from "./handlers/handler.ts";
@@ -50,6 +51,8 @@ export interface BrokerHandle extends AsyncDisposable {
   /** every listener, in the order of the `listeners` property */
   readonly listeners: readonly BoundListener[];
   readonly broker: Broker;
+  /** open connections, their limits and counters */
+  readonly connections: ConnectionManager;
   close(): Promise<void>;
 }
 
@@ -181,11 +184,11 @@ export async function startBroker(opts: BrokerOptions = {}, registry: Registry =
   const log = new Logger(opts.logLevel);
   for (const name of config.ignored) log.info(`property ${name} is accepted for compatibility and has no effect in Brook`);
 
+  const connections = await ConnectionManager.create(config, log); // validates the limits first
   const broker = new Broker(config, log, registry);
   broker.topics.load();
   broker.txn.start(); // producer state, transaction log, completion of what a crash left open
 
-  const connections = new Set<Connection>();
   const bound: { config: ListenerConfig; server: TCPSocketListener<{ conn: Connection }>; context: ListenerContext }[] = [];
   const stopListening = () => {
     for (const b of bound) b.server.stop(false);
@@ -214,6 +217,7 @@ export async function startBroker(opts: BrokerOptions = {}, registry: Registry =
   }
 
   broker.maintenance.start();
+  connections.startIdleSweep();
 
   let flushTimer: ReturnType<typeof setInterval> | null = null;
   if (config.flushIntervalMs < Number.MAX_SAFE_INTEGER) {
@@ -228,10 +232,11 @@ export async function startBroker(opts: BrokerOptions = {}, registry: Registry =
       broker.wakeAll();
       broker.groups.close();
       broker.txn.stop();
-      await Promise.all([...connections].map((c) => c.idle()));
+      connections.stop();
+      await Promise.all([...connections.connections].map((c) => c.idle()));
       await broker.maintenance.stop();
       if (flushTimer) clearInterval(flushTimer);
-      for (const c of connections) c.close();
+      for (const c of [...connections.connections]) c.close();
       broker.txn.close(); // producer state snapshots and the transaction log, before the logs close
       broker.topics.flushAll();
       broker.topics.closeAll();
@@ -249,6 +254,7 @@ export async function startBroker(opts: BrokerOptions = {}, registry: Registry =
     address: first.address,
     listeners,
     broker,
+    connections,
     close,
     [Symbol.asyncDispose]: close,
   };
@@ -260,7 +266,7 @@ function listen(
   log: Logger,
   l: ListenerConfig,
   context: ListenerContext,
-  connections: Set<Connection>,
+  connections: ConnectionManager,
 ): TCPSocketListener<{ conn: Connection }> {
   return Bun.listen<{ conn: Connection }>({
     hostname: l.host === "" ? "0.0.0.0" : l.host,
@@ -268,26 +274,32 @@ function listen(
     socket: {
       open(socket: Socket<{ conn: Connection }>) {
         const peer = `${socket.remoteAddress}`;
+        if (!connections.admit(socket.remoteAddress)) {
+          socket.end();
+          return;
+        }
+        socket.setNoDelay(true); // as Kafka: a response's last part must not wait for an ACK
         const session = { principal: "User:ANONYMOUS", clientHost: socket.remoteAddress };
         const conn = new Connection(
           socket as Socket<unknown>,
-          broker.config.socketRequestMaxBytes,
+          connections.limits,
           createResponder(broker, registry, log, peer, context, session),
           log,
           peer,
+          socket.remoteAddress,
+          (c) => connections.remove(c),
         );
         socket.data = { conn };
         connections.add(conn);
       },
       data(socket, chunk) {
-        socket.data.conn.onData(chunk);
+        socket.data?.conn.onData(chunk);
       },
       drain(socket) {
-        socket.data.conn.onDrain();
+        socket.data?.conn.onDrain();
       },
       close(socket) {
         socket.data?.conn.onClose();
-        if (socket.data) connections.delete(socket.data.conn);
       },
       error(socket, err) {
         log.warn(`connection error from ${socket.remoteAddress}: ${err.message}`);

@@ -3,6 +3,7 @@
 // for the response, except that the first batch returned is always whole even if larger (KIP-74),
 // so a consumer can never get stuck. Data is served as slices of the mapped log starting at the
 // batch that contains the fetch offset. Empty results are empty bytes, never null.
+// The broker's fetch.max.bytes caps max_bytes (Kafka's bound on one response).
 // Fetch sessions (v7+, KIP-227) are not created: the response carries session id 0, which tells
 // clients to keep sending full fetch requests; an incremental request for a session gets
 // FETCH_SESSION_ID_NOT_FOUND. read_committed (isolation level 1) sees data only below the last stable
@@ -36,7 +37,8 @@ export default handler(Fetch, async (req, ctx) => {
   for (;;) {
     let total = 0;
     let errors = false;
-    let budget = req.maxBytes > 0 ? req.maxBytes : 0x7fffffff;
+    // fetch.max.bytes caps what one response may hold, whatever the client asks for (as in Kafka).
+    let budget = Math.min(req.maxBytes > 0 ? req.maxBytes : 0x7fffffff, broker.config.get("fetch.max.bytes") as number);
     const responses = req.topics.map((t) => ({
       topic: t.topic,
       partitions: t.partitions.map((p): PartitionData => {

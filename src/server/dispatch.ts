@@ -3,13 +3,13 @@
 // connection, as Kafka does; a readable header with a malformed body gets INVALID_REQUEST.
 import { requestCodec, responseCodec } from "../../protocol/codec.ts";
 import { ErrorCode, ProtocolError } from "../../protocol/errors.ts";
-import { API_VERSIONS_KEY, beginResponse, endFrame, readRequestHeader, skipHeaderTags, type RequestHeader } from "../../protocol/header.ts";
+import { API_VERSIONS_KEY, beginResponse, endFrame, endFrameParts, readRequestHeader, skipHeaderTags, type RequestHeader } from "../../protocol/header.ts";
 import { Reader } from "../../protocol/reader.ts";
 import type { ApiDefinition, Field } from "../../protocol/types.ts";
 import { Writer } from "../../protocol/writer.ts";
 import { NO_RESPONSE, apiVersionsList, type BrokerContext, type ListenerContext, type Registry, type RequestContext, type Session } from "../handlers/handler.ts";
 import type { Logger } from "../log.ts";
-import type { Responder } from "./connection.ts";
+import type { Responder, ResponseFrame } from "./connection.ts";
 
 export function encodeResponse(def: ApiDefinition, version: number, correlationId: number, body: unknown): Uint8Array {
   const w = new Writer(256);
@@ -17,6 +17,14 @@ export function encodeResponse(def: ApiDefinition, version: number, correlationI
   const sizeAt = beginResponse(w, correlationId, def.key, flexible);
   responseCodec(def, version).encode(w, body as never);
   return endFrame(w, sizeAt);
+}
+
+/** Like encodeResponse, but large record data stays shared with the log (parts written back to back). */
+export function encodeResponseFrame(def: ApiDefinition, version: number, correlationId: number, body: unknown): ResponseFrame {
+  const w = new Writer(256, { share: true });
+  const sizeAt = beginResponse(w, correlationId, def.key, version >= def.flexible);
+  responseCodec(def, version).encode(w, body as never);
+  return endFrameParts(w, sizeAt);
 }
 
 function hasTopLevelError(fields: readonly Field[]): boolean {
@@ -73,8 +81,8 @@ export function createResponder(broker: BrokerContext, registry: Registry, log: 
       return { response: encodeResponse(def, version, header.correlationId, errorBody(def.response, ErrorCode.INVALID_REQUEST)) };
     }
     const ctx: RequestContext = { broker, version, header, peer, listener, session };
-    const finish = (body: unknown): Uint8Array | null =>
-      body === NO_RESPONSE ? null : encodeResponse(def, version, header.correlationId, body);
+    const finish = (body: unknown): ResponseFrame | null =>
+      body === NO_RESPONSE ? null : encodeResponseFrame(def, version, header.correlationId, body);
     try {
       const out = handler.handle(request as never, ctx);
       if (out instanceof Promise) return { response: out.then(finish) };

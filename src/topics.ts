@@ -1,7 +1,7 @@
 // Topics and their partitions: creation (validated like Kafka), deletion, lookup, and the durable topic
 // catalogue. The catalogue is a small JSON file in the first log dir, replaced atomically
 // (write + fsync + rename) so a crash leaves either the old or the new version.
-import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, writeSync } from "node:fs";
+import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import { randomBytes } from "node:crypto";
 import { ErrorCode } from "../protocol/errors.ts";
@@ -33,6 +33,37 @@ interface CatalogueEntry {
 }
 
 const CATALOGUE = "brook-topics.json";
+
+/**
+ * Kafka's controller refuses a CreateTopics (and, as one oversized batch, a CreatePartitions) that would
+ * make more partitions than this in one request (POLICY_VIOLATION); Brook applies it to every request
+ * that creates partitions, Metadata's auto-creation included.
+ */
+export const MAX_PARTITIONS_PER_REQUEST = 10_000;
+
+/** Opening or removing thousands of partition logs takes seconds: do it in slices this long. */
+const SLICE_MS = 10;
+
+/** Runs fn(i) for i < n, letting the event loop serve other connections between slices. */
+async function inSlices(n: number, fn: (i: number) => void): Promise<void> {
+  let sliceEnd = performance.now() + SLICE_MS;
+  for (let i = 0; i < n; i++) {
+    fn(i);
+    if (performance.now() >= sliceEnd) {
+      await new Promise<void>((resolve) => setImmediate(resolve));
+      sliceEnd = performance.now() + SLICE_MS;
+    }
+  }
+}
+
+/** Topic names that collide in metric names: '.' and '_' are the same there. */
+const collisionKey = (name: string): string => name.replace(/\./g, "_");
+
+export interface NewTopic {
+  name: string;
+  partitions: number;
+  configs: Record<string, string>;
+}
 const LEGAL_NAME = /^[a-zA-Z0-9._-]+$/;
 export const MAX_TOPIC_NAME_LENGTH = 249;
 
@@ -58,6 +89,10 @@ export function validateTopicName(name: string): string | null {
 export class TopicStore {
   private readonly topics = new Map<string, Topic>();
   private readonly dirOf = new Map<string, string[]>();
+  /** collision key → topic name, for Kafka's '.'/'_' collision check without a scan */
+  private readonly byCollisionKey = new Map<string, string>();
+  /** names with a creation, deletion or partition change under way (done in slices) */
+  private readonly busy = new Map<string, Promise<void>>();
   private nextDir = 0;
 
   constructor(
@@ -80,6 +115,7 @@ export class TopicStore {
       }
       this.topics.set(e.name, topic);
       this.dirOf.set(e.name, e.dirs);
+      this.byCollisionKey.set(collisionKey(e.name), e.name);
     }
     this.log.info(`loaded ${this.topics.size} topics from ${this.logDirs.join(",")}`);
   }
@@ -105,9 +141,9 @@ export class TopicStore {
   validateCreate(name: string, partitions: number, replicationFactor: number): void {
     const bad = validateTopicName(name);
     if (bad) throw new TopicError(ErrorCode.INVALID_TOPIC_EXCEPTION, bad);
-    if (this.topics.has(name)) throw new TopicError(ErrorCode.TOPIC_ALREADY_EXISTS, `Topic '${name}' already exists.`);
-    const collides = [...this.topics.keys()].find((t) => t.replace(/\./g, "_") === name.replace(/\./g, "_"));
-    if (collides)
+    if (this.topics.has(name) || this.busy.has(name)) throw new TopicError(ErrorCode.TOPIC_ALREADY_EXISTS, `Topic '${name}' already exists.`);
+    const collides = this.byCollisionKey.get(collisionKey(name));
+    if (collides !== undefined)
       throw new TopicError(ErrorCode.INVALID_TOPIC_EXCEPTION, `Topic '${name}' collides with existing topic: ${collides}`);
     if (!Number.isInteger(partitions) || partitions < 1)
       throw new TopicError(ErrorCode.INVALID_PARTITIONS, "Number of partitions must be larger than 0.");
@@ -130,9 +166,165 @@ export class TopicStore {
     }
     this.topics.set(name, topic);
     this.dirOf.set(name, dirs);
+    this.byCollisionKey.set(collisionKey(name), name);
     this.persist();
     this.log.info(`created topic ${name} with ${partitions} partition(s)`);
     return topic;
+  }
+
+  /** Whether a creation, deletion or partition change of this name is under way. */
+  isBusy(name: string): boolean {
+    return this.busy.has(name);
+  }
+
+  /** Resolves once no creation, deletion or partition change of these names is under way. */
+  async settled(names: Iterable<string>): Promise<void> {
+    for (;;) {
+      const pending = [...names].map((n) => this.busy.get(n)).filter((p) => p !== undefined);
+      if (pending.length === 0) return;
+      await Promise.all(pending);
+    }
+  }
+
+  /** Marks names busy until the returned function is called. */
+  private claim(names: string[]): () => void {
+    let release!: () => void;
+    const done = new Promise<void>((resolve) => (release = resolve));
+    for (const n of names) this.busy.set(n, done);
+    return () => {
+      for (const n of names) if (this.busy.get(n) === done) this.busy.delete(n);
+      release();
+    };
+  }
+
+  /**
+   * Creates topics (validated by the caller) without holding the event loop: the partition logs are
+   * opened in slices, and the topics appear together, with one catalogue write, once all are open. A
+   * topic whose logs cannot be opened (out of file descriptors, say) is rolled back and gets an error.
+   */
+  async createTopics(specs: readonly NewTopic[]): Promise<(Topic | Error)[]> {
+    const release = this.claim(specs.map((s) => s.name));
+    try {
+      const opened: { spec: NewTopic; partitions: Partition[]; dirs: string[]; error?: Error }[] = specs.map((spec) => ({ spec, partitions: [], dirs: [] }));
+      const jobs: [number, number][] = [];
+      specs.forEach((s, t) => {
+        for (let i = 0; i < s.partitions; i++) jobs.push([t, i]);
+      });
+      await inSlices(jobs.length, (j) => {
+        const [t, i] = jobs[j]!;
+        const o = opened[t]!;
+        if (o.error) return;
+        const dir = this.logDirs[this.nextDir++ % this.logDirs.length]!;
+        const path = join(dir, `${o.spec.name}-${i}`);
+        try {
+          o.partitions.push({ topic: o.spec.name, index: i, log: PartitionLog.open(path, this.logConfig(o.spec.configs)) });
+          o.dirs.push(dir);
+        } catch (e) {
+          o.error = e as Error;
+          this.discard(o.partitions);
+          try {
+            rmSync(path, { recursive: true, force: true }); // what the failed open left behind
+          } catch {}
+        }
+      });
+      const results: (Topic | Error)[] = [];
+      let created = 0;
+      for (const o of opened) {
+        if (o.error) {
+          this.log.warn(`could not create topic ${o.spec.name}: ${o.error.message}`);
+          results.push(o.error);
+          continue;
+        }
+        const topic: Topic = { name: o.spec.name, id: randomBytes(16).toString("hex"), partitions: o.partitions, configs: o.spec.configs, internal: false };
+        this.topics.set(topic.name, topic);
+        this.dirOf.set(topic.name, o.dirs);
+        this.byCollisionKey.set(collisionKey(topic.name), topic.name);
+        results.push(topic);
+        created++;
+      }
+      if (created > 0) {
+        try {
+          this.persist();
+        } catch (e) {
+          // Without the catalogue the topics would vanish on restart: take them back.
+          for (const r of results) if (!(r instanceof Error)) this.forget(r.name);
+          for (const o of opened) if (!o.error) this.discard(o.partitions);
+          throw e;
+        }
+        for (const r of results) if (!(r instanceof Error)) this.log.info(`created topic ${r.name} with ${r.partitions.length} partition(s)`);
+      }
+      return results;
+    } finally {
+      release();
+    }
+  }
+
+  /** addPartitions without holding the event loop (the caller validated the count). */
+  async addPartitionsInSlices(name: string, count: number): Promise<Topic> {
+    const topic = this.topics.get(name);
+    if (!topic) throw new TopicError(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, `Topic '${name}' does not exist.`);
+    const release = this.claim([name]);
+    try {
+      const first = topic.partitions.length;
+      const added: Partition[] = [];
+      const dirs: string[] = [];
+      try {
+        await inSlices(count - first, (k) => {
+          const dir = this.logDirs[this.nextDir++ % this.logDirs.length]!;
+          added.push({ topic: name, index: first + k, log: PartitionLog.open(join(dir, `${name}-${first + k}`), this.logConfig(topic.configs)) });
+          dirs.push(dir);
+        });
+      } catch (e) {
+        this.discard(added);
+        throw e;
+      }
+      if (this.topics.get(name) !== topic) {
+        this.discard(added); // deleted meanwhile
+        throw new TopicError(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, `Topic '${name}' does not exist.`);
+      }
+      topic.partitions.push(...added);
+      const all = this.dirOf.get(name) ?? [];
+      dirs.forEach((d, k) => (all[first + k] = d));
+      this.dirOf.set(name, all);
+      this.persist();
+      this.log.info(`topic ${name} now has ${count} partition(s)`);
+      return topic;
+    } finally {
+      release();
+    }
+  }
+
+  /** Deletes topics: gone from lookups and the catalogue at once, their files removed in slices. */
+  async deleteTopics(names: readonly string[]): Promise<void> {
+    const doomed = names.map((n) => this.topics.get(n)).filter((t): t is Topic => t !== undefined);
+    if (doomed.length === 0) return;
+    const release = this.claim(doomed.map((t) => t.name));
+    try {
+      for (const t of doomed) this.forget(t.name);
+      this.persist();
+      const logs = doomed.flatMap((t) => t.partitions);
+      await inSlices(logs.length, (i) => logs[i]!.log.delete());
+      for (const t of doomed) this.log.info(`deleted topic ${t.name}`);
+    } finally {
+      release();
+    }
+  }
+
+  private forget(name: string): void {
+    this.topics.delete(name);
+    this.dirOf.delete(name);
+    this.byCollisionKey.delete(collisionKey(name));
+  }
+
+  /** Removes partition logs that never became part of a topic. */
+  private discard(partitions: Partition[]): void {
+    for (const p of partitions) {
+      try {
+        p.log.delete();
+      } catch (e) {
+        this.log.warn(`could not remove ${p.log.dir}: ${(e as Error).message}`);
+      }
+    }
   }
 
   /** Replaces a topic's explicit configs (AlterConfigs), applies them to its logs and persists them. */
@@ -177,8 +369,7 @@ export class TopicStore {
   delete(name: string): boolean {
     const topic = this.topics.get(name);
     if (!topic) return false;
-    this.topics.delete(name);
-    this.dirOf.delete(name);
+    this.forget(name);
     this.persist();
     for (const p of topic.partitions) p.log.delete();
     this.log.info(`deleted topic ${name}`);

@@ -2,24 +2,62 @@
 // single broker can satisfy; -1 means default.replication.factor), manual assignments naming this
 // broker, topic configs validated by name and value, validate_only. v5+ returns the resulting
 // partition count, replication factor and effective configs; v7 the topic id.
+// Like Kafka's controller, a request asking for more than 10,000 partitions in all is refused up front
+// (POLICY_VIOLATION for every topic). The partition logs are opened in slices so other connections are
+// served meanwhile; the topics of one request appear together once all their logs exist.
 import { CreateTopics } from "../../protocol/apis/19-create-topics.ts";
 import { ErrorCode } from "../../protocol/errors.ts";
-import type { ResponseOf } from "../../protocol/types.ts";
+import type { RequestOf, ResponseOf } from "../../protocol/types.ts";
 import { effectiveTopicConfigs, validateTopicConfig } from "../topic-config.ts";
-import { TopicError } from "../topics.ts";
-import { handler } from "./handler.ts";
+import { MAX_PARTITIONS_PER_REQUEST, TopicError, type NewTopic } from "../topics.ts";
+import { handler, type BrokerContext } from "./handler.ts";
 
 type Result = NonNullable<ResponseOf<typeof CreateTopics>["topics"]>[number];
+type Creatable = RequestOf<typeof CreateTopics>["topics"][number];
 
-export default handler(CreateTopics, (req, ctx) => {
+/** Kafka's count: assignments if given, else num_partitions (-1: the default); bad counts add nothing. */
+function requestedPartitions(topics: readonly Creatable[], defaultPartitions: number): number {
+  let total = 0;
+  for (const t of topics) {
+    if (t.assignments.length > 0) total += t.assignments.length;
+    else if (t.numPartitions === -1) total += defaultPartitions;
+    else if (t.numPartitions > 0) total += t.numPartitions;
+  }
+  return total;
+}
+
+function success(broker: BrokerContext, spec: NewTopic, topicId: string | undefined): Result {
+  return {
+    name: spec.name,
+    topicId,
+    errorCode: ErrorCode.NONE,
+    errorMessage: null,
+    numPartitions: spec.partitions,
+    replicationFactor: 1,
+    configs: effectiveTopicConfigs(spec.configs, broker.config).map((c) => ({
+      name: c.name,
+      value: c.value,
+      readOnly: false,
+      configSource: c.configSource,
+      isSensitive: false,
+    })),
+  };
+}
+
+export default handler(CreateTopics, async (req, ctx) => {
   const { broker } = ctx;
+  const fail = (name: string, errorCode: number, errorMessage: string): Result => ({ name, errorCode, errorMessage });
+  if (requestedPartitions(req.topics, broker.config.numPartitions) > MAX_PARTITIONS_PER_REQUEST)
+    return {
+      throttleTimeMs: 0,
+      topics: req.topics.map((t) => fail(t.name, ErrorCode.POLICY_VIOLATION, "Excessively large number of partitions per request.")),
+    };
   const counts = new Map<string, number>();
   for (const t of req.topics) counts.set(t.name, (counts.get(t.name) ?? 0) + 1);
-  const results: Result[] = [];
+  const results: (Result | NewTopic)[] = [];
   for (const t of req.topics) {
-    const fail = (errorCode: number, errorMessage: string): Result => ({ name: t.name, errorCode, errorMessage });
     if (counts.get(t.name)! > 1) {
-      results.push(fail(ErrorCode.INVALID_REQUEST, `Create topics request contains multiple entries for the topic ${t.name}`));
+      results.push(fail(t.name, ErrorCode.INVALID_REQUEST, `Create topics request contains multiple entries for the topic ${t.name}`));
       continue;
     }
     try {
@@ -46,26 +84,24 @@ export default handler(CreateTopics, (req, ctx) => {
         if (bad) throw new TopicError(ErrorCode.INVALID_CONFIG, bad);
         if (c.value !== null) configs[c.name] = c.value.trim();
       }
-      const topic = req.validateOnly ? null : broker.topics.create(t.name, partitions, configs);
-      results.push({
-        name: t.name,
-        topicId: topic?.id,
-        errorCode: ErrorCode.NONE,
-        errorMessage: null,
-        numPartitions: partitions,
-        replicationFactor: 1,
-        configs: effectiveTopicConfigs(configs, broker.config).map((c) => ({
-          name: c.name,
-          value: c.value,
-          readOnly: false,
-          configSource: c.configSource,
-          isSensitive: false,
-        })),
-      });
+      results.push({ name: t.name, partitions, configs });
     } catch (e) {
       if (!(e instanceof TopicError)) throw e;
-      results.push(fail(e.code, e.message));
+      results.push(fail(t.name, e.code, e.message));
     }
   }
-  return { throttleTimeMs: 0, topics: results };
+  const specs = results.filter((r): r is NewTopic => "partitions" in r);
+  if (req.validateOnly || specs.length === 0)
+    return { throttleTimeMs: 0, topics: results.map((r) => ("partitions" in r ? success(broker, r, undefined) : r)) };
+  const created = await broker.topics.createTopics(specs);
+  const outcome = new Map(specs.map((s, i) => [s, created[i]!]));
+  return {
+    throttleTimeMs: 0,
+    topics: results.map((r) => {
+      if (!("partitions" in r)) return r;
+      const topic = outcome.get(r)!;
+      if (topic instanceof Error) return fail(r.name, ErrorCode.UNKNOWN_SERVER_ERROR, `Could not create the partition logs: ${topic.message}`);
+      return success(broker, r, topic.id);
+    }),
+  };
 });

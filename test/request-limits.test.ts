@@ -1,7 +1,8 @@
 // One request must never monopolise the broker. Requests that would make partitions are capped as Kafka's
 // controller caps them (10,000 per request, POLICY_VIOLATION up front), and what is allowed — opening or
 // removing thousands of partition logs, seconds of work — is done in slices while other connections
-// keep being answered. A creation that fails part-way (here: out of file descriptors) is rolled back.
+// keep being answered. A creation that fails part-way (here: out of file descriptors) is rolled back,
+// and a compressed batch that would inflate to gigabytes is refused at a limit.
 // Frames by hand from shared/kafka-protocol/message/*.json; the broker is a child process, so running
 // out of descriptors there cannot disturb the test runner.
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
@@ -9,7 +10,7 @@ import { readdirSync, readFileSync } from "node:fs";
 import { spawnBroker, type SpawnedBroker } from "./helpers/broker.ts";
 import { run } from "./helpers/run.ts";
 import { tempDir, topicName, type TempDir } from "./helpers/tmp.ts";
-import { ByteReader, concat, int16, int32, int8, RawClient, requestFrame, str } from "./helpers/wire.ts";
+import { ByteReader, bytes, concat, crc32c, int16, int32, int8, RawClient, requestFrame, str, varint } from "./helpers/wire.ts";
 
 setDefaultTimeout(120_000);
 
@@ -218,3 +219,70 @@ test("running out of file descriptors mid-creation: the topic is rolled back, th
     await run(["prlimit", `--pid=${broker.proc.pid}`, `--nofile=${hard}:`]);
   }
 });
+
+test("a decompression bomb produced to a compacted topic is refused (CORRUPT_MESSAGE) without inflating it", async () => {
+  const c = await connect();
+  const topic = topicName("bomb");
+  // CreateTopics v1 does not carry configs in the helper above: v0 with one config, by hand.
+  let id = correlation++;
+  c.send(
+    requestFrame(
+      { apiKey: 19, apiVersion: 0, correlationId: id },
+      concat(int32(1), str(topic), int32(1), int16(1), int32(0), int32(1), str("cleanup.policy"), str("compact"), int32(30_000)),
+    ),
+  );
+  let r = await c.response();
+  expect(r.int32()).toBe(id);
+  expect(parseTopicErrors(r, false)[0]!.errorCode).toBe(0);
+
+  // One record with a key and 1 GiB of zeros as its value, zstd-compressed into a few dozen KiB.
+  const value = 1 << 30;
+  const head = concat(Uint8Array.of(0), varint(0), varint(0), varint(1), Uint8Array.of(0x6b), varint(value));
+  const recordLength = head.length + value + 1;
+  const section = new Uint8Array(varint(recordLength).length + recordLength);
+  section.set(concat(varint(recordLength), head));
+  const compressed = Bun.zstdCompressSync(section);
+  expect(compressed.length).toBeLessThan(64 * 1024);
+  const batch = batchOver(compressed, 4 /* zstd */);
+
+  const hwmBefore = vmHwm(broker.proc.pid);
+  id = correlation++;
+  // Produce v7 (zstd needs v7+): transactional_id, acks, timeout_ms, topic_data [name, [index, records]].
+  c.send(requestFrame({ apiKey: 0, apiVersion: 7, correlationId: id }, concat(int16(-1), int16(1), int32(10_000), int32(1), str(topic), int32(1), int32(0), bytes(batch))));
+  r = await c.response();
+  expect(r.int32()).toBe(id);
+  // Response v7: responses [name, [index, error_code, base_offset, log_append_time, log_start_offset]], throttle.
+  expect(r.int32()).toBe(1);
+  expect(r.string()).toBe(topic);
+  expect(r.int32()).toBe(1);
+  expect(r.int32()).toBe(0);
+  expect(r.int16()).toBe(2); // CORRUPT_MESSAGE
+  // Inflating it would have taken at least 1 GiB; the broker stopped at its 64 MiB limit.
+  expect(vmHwm(broker.proc.pid) - hwmBefore).toBeLessThan(256 << 20);
+  c.close();
+});
+
+function vmHwm(pid: number): number {
+  return Number(/VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))![1]) * 1024;
+}
+
+/** A record batch v2 header (RECORDS.md) over an already compressed records section: one record. */
+function batchOver(section: Uint8Array, codec: number): Uint8Array {
+  const b = new Uint8Array(61 + section.length);
+  const v = new DataView(b.buffer);
+  v.setBigInt64(0, 0n);
+  v.setInt32(8, b.length - 12);
+  v.setInt32(12, -1);
+  v.setInt8(16, 2);
+  v.setInt16(21, codec);
+  v.setInt32(23, 0);
+  v.setBigInt64(27, BigInt(Date.now()));
+  v.setBigInt64(35, BigInt(Date.now()));
+  v.setBigInt64(43, -1n);
+  v.setInt16(51, -1);
+  v.setInt32(53, -1);
+  v.setInt32(57, 1);
+  b.set(section, 61);
+  v.setUint32(17, crc32c(b.subarray(21)));
+  return b;
+}

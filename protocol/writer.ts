@@ -144,6 +144,8 @@ export class Writer {
     if (!compact) {
       const at = this.ensure(2 + max);
       const { written } = utf8.encodeInto(v, this.buf.subarray(at + 2, at + 2 + max));
+      // Never a wrapped length: a frame with a lying string length is worse than no frame.
+      if (written > 32767) throw new RangeError(`a string of ${written} bytes does not fit an int16 length`);
       this.view.setInt16(at, written);
       this.pos = at + 2 + written;
     } else {

@@ -2,8 +2,8 @@
 // showed it. Frames by hand from shared/kafka-protocol/message/*.json; the record batch from RECORDS.md.
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { startBroker, type BrokerHandle } from "../src/broker.ts";
-import { tempDir, type TempDir } from "./helpers/tmp.ts";
-import { bytes, concat, int16, int32, RawClient, requestFrame, str } from "./helpers/wire.ts";
+import { tempDir, topicName, type TempDir } from "./helpers/tmp.ts";
+import { bytes, compactStr, concat, crc32c, int16, int32, int64, int8, nullableStr, RawClient, requestFrame, str, uvarint } from "./helpers/wire.ts";
 
 let dir: TempDir;
 let broker: BrokerHandle;
@@ -59,3 +59,76 @@ test("a group id of invalid UTF-8 that would not fit back into a response is ref
   h.send(concat(int32(header.length), header));
   expect((await h.next()).kind).toBe("closed");
 });
+
+test("ListOffsets on a batch whose compressed records cannot be read answers from the batch header", async () => {
+  // A producer may store a batch with a correct CRC over garbage "zstd" data (Brook validates batch
+  // headers, not records). Before, a timestamp lookup landing on it answered UNKNOWN_SERVER_ERROR.
+  const topic = topicName("garbage");
+  broker.broker.topics.create(topic, 1);
+  const c = await connect();
+  const garbage = Uint8Array.from({ length: 40 }, (_, i) => (i * 37 + 11) & 0xff);
+  const ts = 1_700_000_000_000;
+  const batch = batchOver(garbage, 4, 3, ts);
+  let id = correlation++;
+  // Produce v7: transactional_id, acks, timeout_ms, topic_data [name, [index, records]].
+  c.send(requestFrame({ apiKey: 0, apiVersion: 7, correlationId: id }, concat(nullableStr(null), int16(1), int32(10_000), int32(1), str(topic), int32(1), int32(0), bytes(batch))));
+  let r = await c.response();
+  expect(r.int32()).toBe(id);
+  r.int32(), r.string(), r.int32(), r.int32();
+  expect(r.int16()).toBe(0);
+
+  // ListOffsets v5: replica_id, isolation_level, topics [name, [partition, current_leader_epoch, timestamp]].
+  // Response v5: throttle, topics [name, [partition, error_code, timestamp, offset, leader_epoch]].
+  const lid = correlation++;
+  c.send(requestFrame({ apiKey: 2, apiVersion: 5, correlationId: lid }, concat(int32(-1), int8(0), int32(1), str(topic), int32(1), int32(0), int32(-1), int64(ts - 5))));
+  r = await c.response();
+  expect(r.int32()).toBe(lid);
+  r.int32();
+  expect(r.int32()).toBe(1);
+  r.string();
+  expect(r.int32()).toBe(1);
+  r.int32();
+  // the batch's first offset, with its max timestamp
+  expect({ errorCode: r.int16(), timestamp: Number(r.int64()), offset: Number(r.int64()) }).toEqual({ errorCode: 0, timestamp: ts, offset: 0 });
+
+  // ListOffsets v7 (flexible: compact arrays and strings, tagged-field bytes, request header v2) for the
+  // max timestamp (-3): the batch's last offset.
+  const mid = correlation++;
+  c.send(
+    requestFrame(
+      { apiKey: 2, apiVersion: 7, correlationId: mid, flexibleHeader: true },
+      concat(int32(-1), int8(0), uvarint(2), compactStr(topic), uvarint(2), int32(0), int32(-1), int64(-3), uvarint(0), uvarint(0), uvarint(0)),
+    ),
+  );
+  const m = await c.response();
+  expect(m.int32()).toBe(mid);
+  m.int8(); // response header tags
+  m.int32(); // throttle
+  m.int8(); // topics: compact length 2
+  m.offset += 1 + new TextEncoder().encode(topic).length; // compact name
+  m.int8(); // partitions: compact length 2
+  m.int32();
+  expect({ errorCode: m.int16(), timestamp: Number(m.int64()), offset: Number(m.int64()) }).toEqual({ errorCode: 0, timestamp: ts, offset: 2 });
+  c.close();
+});
+
+/** A record batch v2 header (RECORDS.md) over a records section as given, claiming `count` records. */
+function batchOver(section: Uint8Array, codec: number, count: number, timestamp: number): Uint8Array {
+  const b = new Uint8Array(61 + section.length);
+  const v = new DataView(b.buffer);
+  v.setBigInt64(0, 0n); // base offset
+  v.setInt32(8, b.length - 12); // batch length
+  v.setInt32(12, -1); // partition leader epoch
+  v.setInt8(16, 2); // magic
+  v.setInt16(21, codec); // attributes
+  v.setInt32(23, count - 1); // last offset delta
+  v.setBigInt64(27, BigInt(timestamp)); // base timestamp
+  v.setBigInt64(35, BigInt(timestamp)); // max timestamp
+  v.setBigInt64(43, -1n); // producer id
+  v.setInt16(51, -1); // producer epoch
+  v.setInt32(53, -1); // base sequence
+  v.setInt32(57, count); // record count
+  b.set(section, 61);
+  v.setUint32(17, crc32c(b.subarray(21)));
+  return b;
+}

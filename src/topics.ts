@@ -1,7 +1,7 @@
 // Topics and their partitions: creation (validated like Kafka), deletion, lookup, and the durable topic
 // catalogue. The catalogue is a small JSON file in the first log dir, replaced atomically
 // (write + fsync + rename) so a crash leaves either the old or the new version.
-import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeSync } from "node:fs";
+import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import { randomBytes } from "node:crypto";
 import { ErrorCode } from "../protocol/errors.ts";
@@ -54,6 +54,37 @@ async function inSlices(n: number, fn: (i: number) => void): Promise<void> {
       sliceEnd = performance.now() + SLICE_MS;
     }
   }
+}
+
+/**
+ * Each partition log holds a file descriptor. Past the process's limit nothing can be opened, and the
+ * listener cannot accept connections any more (it retries in a loop), so partitions are only created
+ * while this many descriptors (at least; 10% of the limit) stay free for connections.
+ */
+const FD_RESERVE_MIN = 64;
+
+function openFileLimit(): number {
+  try {
+    const m = /^Max open files\s+(\d+|unlimited)/m.exec(readFileSync("/proc/self/limits", "utf8"));
+    return m && m[1] !== "unlimited" ? Number(m[1]) : Number.POSITIVE_INFINITY;
+  } catch {
+    return Number.POSITIVE_INFINITY;
+  }
+}
+
+/** Why `partitions` more logs cannot be opened now, or null if they can. */
+export function fileDescriptorShortage(partitions: number): string | null {
+  const limit = openFileLimit();
+  if (!Number.isFinite(limit)) return null;
+  let open: number;
+  try {
+    open = readdirSync("/proc/self/fd").length;
+  } catch {
+    return null;
+  }
+  const reserve = Math.max(FD_RESERVE_MIN, Math.ceil(limit / 10));
+  if (open + partitions <= limit - reserve) return null;
+  return `Not enough file descriptors for ${partitions} more partition(s): ${open} of the process's ${limit} are open and ${reserve} are kept for connections.`;
 }
 
 /** Topic names that collide in metric names: '.' and '_' are the same there. */

@@ -1,12 +1,13 @@
 // One request must never monopolise the broker. Requests that would make partitions are capped as Kafka's
 // controller caps them (10,000 per request, POLICY_VIOLATION up front), and what is allowed — opening or
 // removing thousands of partition logs, seconds of work — is done in slices while other connections
-// keep being answered. A creation that fails part-way (here: out of file descriptors) is rolled back,
-// and a compressed batch that would inflate to gigabytes is refused at a limit.
+// keep being answered. Partitions are refused while their file descriptors would eat into a reserve kept
+// for connections, a creation that fails part-way is rolled back, and a compressed batch that would
+// inflate to gigabytes is refused at a limit.
 // Frames by hand from shared/kafka-protocol/message/*.json; the broker is a child process, so running
 // out of descriptors there cannot disturb the test runner.
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
-import { readdirSync, readFileSync } from "node:fs";
+import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { spawnBroker, type SpawnedBroker } from "./helpers/broker.ts";
 import { run } from "./helpers/run.ts";
 import { tempDir, topicName, type TempDir } from "./helpers/tmp.ts";
@@ -189,7 +190,7 @@ describe("large allowed work is done in slices", () => {
   });
 });
 
-test("running out of file descriptors mid-creation: the topic is rolled back, the broker keeps serving", async () => {
+test("near the file descriptor limit, partitions are refused up front (a reserve stays for connections)", async () => {
   const fds = readdirSync(`/proc/${broker.proc.pid}/fd`).length;
   const limit = fds + 200;
   const hard = /Max open files\s+\d+\s+(\d+)/.exec(readFileSync(`/proc/${broker.proc.pid}/limits`, "utf8"))![1];
@@ -198,26 +199,51 @@ test("running out of file descriptors mid-creation: the topic is rolled back, th
   expect(lowered.exitCode).toBe(0);
   try {
     const c = await connect();
-    const name = topicName("emfile");
+    const name = topicName("fds");
     let id = correlation++;
-    c.send(createTopicsV1(id, [[name, 500]]));
-    let r = await c.response(120_000);
+    c.send(createTopicsV1(id, [[name, 190]])); // fits under the limit, not under the reserve
+    let r = await c.response();
     expect(r.int32()).toBe(id);
-    const [result] = parseTopicErrors(r, true);
-    expect(result!.errorCode).toBe(UNKNOWN_SERVER_ERROR);
-    expect(result!.message).toContain("EMFILE");
+    const [refused] = parseTopicErrors(r, true);
+    expect(refused!.errorCode).toBe(POLICY_VIOLATION);
+    expect(refused!.message).toContain("file descriptors");
     expect(partitionDirs(name)).toEqual([]);
-    // Nothing leaked: a small topic can still be created, and the failed name is free again.
     id = correlation++;
     c.send(createTopicsV1(id, [[name, 10]]));
-    r = await c.response(120_000);
+    r = await c.response();
     expect(r.int32()).toBe(id);
     expect(parseTopicErrors(r, true)[0]!.errorCode).toBe(0);
-    expect(partitionDirs(name).length).toBe(10);
+    // Still accepting connections.
+    const other = await connect();
+    other.send(requestFrame({ apiKey: 18, apiVersion: 0, correlationId: 7 }, new Uint8Array(0)));
+    expect((await other.response()).int32()).toBe(7);
+    other.close();
     c.close();
   } finally {
     await run(["prlimit", `--pid=${broker.proc.pid}`, `--nofile=${hard}:`]);
   }
+});
+
+test("a creation that fails part-way is rolled back: no partition directories left, the name free again", async () => {
+  const c = await connect();
+  const name = topicName("rollback");
+  // Something in the way of partition 7's directory: its log cannot be opened.
+  writeFileSync(dir.join(`${name}-7`), "not a directory");
+  let id = correlation++;
+  c.send(createTopicsV1(id, [[name, 20]]));
+  let r = await c.response();
+  expect(r.int32()).toBe(id);
+  const [failed] = parseTopicErrors(r, true);
+  expect(failed!.errorCode).toBe(UNKNOWN_SERVER_ERROR);
+  expect(failed!.message).toContain("Could not create the partition logs");
+  expect(partitionDirs(name)).toEqual([]);
+  id = correlation++;
+  c.send(createTopicsV1(id, [[name, 20]]));
+  r = await c.response();
+  expect(r.int32()).toBe(id);
+  expect(parseTopicErrors(r, true)[0]!.errorCode).toBe(0);
+  expect(partitionDirs(name).length).toBe(20);
+  c.close();
 });
 
 test("a decompression bomb produced to a compacted topic is refused (CORRUPT_MESSAGE) without inflating it", async () => {

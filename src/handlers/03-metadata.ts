@@ -2,13 +2,14 @@
 // Auto-creation happens when `auto.create.topics.enable` is on and the request allows it (v4+); the
 // topic is created before answering, so the first response already has its partitions (Kafka answers
 // LEADER_NOT_AVAILABLE once and lets the client retry). One request auto-creates at most 10,000
-// partitions (Kafka's per-request cap); topics past that, or still being created or deleted by another
-// request, get LEADER_NOT_AVAILABLE and are retried by the client. Topic ids (v10+) may be looked up by id.
+// partitions (Kafka's per-request cap); topics past that, still being created or deleted by another
+// request, or lacking file descriptors, get LEADER_NOT_AVAILABLE and are retried by the client.
+// Topic ids (v10+) may be looked up by id.
 // Authorized-operation fields are answered with Kafka's "not requested" sentinel.
 import { Metadata } from "../../protocol/apis/03-metadata.ts";
 import { ErrorCode } from "../../protocol/errors.ts";
 import type { ResponseOf } from "../../protocol/types.ts";
-import { MAX_PARTITIONS_PER_REQUEST, validateTopicName, type Topic } from "../topics.ts";
+import { MAX_PARTITIONS_PER_REQUEST, fileDescriptorShortage, validateTopicName, type Topic } from "../topics.ts";
 import { handler, type BrokerContext } from "./handler.ts";
 
 type TopicMetadata = NonNullable<ResponseOf<typeof Metadata>["topics"]>[number];
@@ -84,6 +85,7 @@ export default handler(Metadata, (req, ctx) => {
     topics,
   });
   if (creating.size === 0) return response();
+  if (fileDescriptorShortage(creating.size * broker.config.numPartitions)) return response(); // all stay LEADER_NOT_AVAILABLE
   const names = [...creating.keys()];
   return broker.topics.createTopics(names.map((name) => ({ name, partitions: broker.config.numPartitions, configs: {} }))).then((created) => {
     names.forEach((name, i) => {

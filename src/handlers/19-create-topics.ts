@@ -4,12 +4,13 @@
 // partition count, replication factor and effective configs; v7 the topic id.
 // Like Kafka's controller, a request asking for more than 10,000 partitions in all is refused up front
 // (POLICY_VIOLATION for every topic). The partition logs are opened in slices so other connections are
-// served meanwhile; the topics of one request appear together once all their logs exist.
+// served meanwhile; the topics of one request appear together once all their logs exist. Partitions are
+// not created when their file descriptors would eat into the reserve kept for connections.
 import { CreateTopics } from "../../protocol/apis/19-create-topics.ts";
 import { ErrorCode } from "../../protocol/errors.ts";
 import type { RequestOf, ResponseOf } from "../../protocol/types.ts";
 import { effectiveTopicConfigs, validateTopicConfig } from "../topic-config.ts";
-import { MAX_PARTITIONS_PER_REQUEST, TopicError, type NewTopic } from "../topics.ts";
+import { MAX_PARTITIONS_PER_REQUEST, TopicError, fileDescriptorShortage, type NewTopic } from "../topics.ts";
 import { handler, type BrokerContext } from "./handler.ts";
 
 type Result = NonNullable<ResponseOf<typeof CreateTopics>["topics"]>[number];
@@ -93,6 +94,8 @@ export default handler(CreateTopics, async (req, ctx) => {
   const specs = results.filter((r): r is NewTopic => "partitions" in r);
   if (req.validateOnly || specs.length === 0)
     return { throttleTimeMs: 0, topics: results.map((r) => ("partitions" in r ? success(broker, r, undefined) : r)) };
+  const shortage = fileDescriptorShortage(specs.reduce((n, s) => n + s.partitions, 0));
+  if (shortage) return { throttleTimeMs: 0, topics: results.map((r) => ("partitions" in r ? fail(r.name, ErrorCode.POLICY_VIOLATION, shortage) : r)) };
   const created = await broker.topics.createTopics(specs);
   const outcome = new Map(specs.map((s, i) => [s, created[i]!]));
   return {

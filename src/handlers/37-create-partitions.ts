@@ -5,10 +5,11 @@
 // persisted in the catalogue before the answer. Like Kafka's controller, a request adding more than
 // 10,000 partitions in all is refused as one oversized batch (POLICY_VIOLATION for every topic); the
 // new logs are opened in slices so other connections are served meanwhile, and a change to a topic
-// that is still being created, changed or deleted waits for that to finish first.
+// that is still being created, changed or deleted waits for that to finish first. Partitions are not
+// added when their file descriptors would eat into the reserve kept for connections.
 import { CreatePartitions } from "../../protocol/apis/37-create-partitions.ts";
 import { ErrorCode } from "../../protocol/errors.ts";
-import { MAX_PARTITIONS_PER_REQUEST, TopicError } from "../topics.ts";
+import { MAX_PARTITIONS_PER_REQUEST, TopicError, fileDescriptorShortage } from "../topics.ts";
 import { handler } from "./handler.ts";
 
 const MAX_PARTITIONS = 100_000;
@@ -52,10 +53,14 @@ export default handler(CreatePartitions, async (req, ctx) => {
       return { name: t.name, errorCode: e.code, errorMessage: e.message };
     }
   });
-  if (additions.reduce((n, a) => n + a.adding, 0) > MAX_PARTITIONS_PER_REQUEST) {
+  const adding = additions.reduce((n, a) => n + a.adding, 0);
+  if (adding > MAX_PARTITIONS_PER_REQUEST) {
     const message = "Unable to perform excessively large batch operation.";
     return { throttleTimeMs: 0, results: req.topics.map((t) => ({ name: t.name, errorCode: ErrorCode.POLICY_VIOLATION, errorMessage: message })) };
   }
+  const shortage = adding > 0 ? fileDescriptorShortage(adding) : null;
+  if (shortage) for (const a of additions) Object.assign(results.find((x) => x.name === a.name)!, { errorCode: ErrorCode.POLICY_VIOLATION, errorMessage: shortage });
+  if (shortage) return { throttleTimeMs: 0, results };
   // Started together, so each topic is marked busy before anything else can validate against it.
   await Promise.all(
     additions.map(async (a) => {

@@ -15,7 +15,7 @@ import { mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync } from "no
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import type { Socket } from "bun";
-import { allApis, CreateTopics, DeleteGroups, DeleteTopics, ListGroups, Metadata, Produce } from "../protocol/apis/index.ts";
+import { allApis, ApiVersions, CreateTopics, DeleteGroups, DeleteTopics, ListGroups, Metadata, Produce } from "../protocol/apis/index.ts";
 import { responseCodec } from "../protocol/codec.ts";
 import { Reader } from "../protocol/reader.ts";
 import type { ApiDefinition } from "../protocol/types.ts";
@@ -369,11 +369,15 @@ export async function fuzz(options: Partial<FuzzOptions> = {}): Promise<FuzzRepo
   const batchPool = new BatchPool(rng.fork(), 512, o.bombs, started);
 
   // ---- canary: valid batches acknowledged alongside, and invalid ones that must be refused ----
-  const canary = { produced: 0, acked: 0, invalidRejected: 0, values: [] as string[] };
+  // Every valid batch sent, in order; `certain` once acknowledged. A produce that timed out (reported as a
+  // hang) may or may not have been appended: its records may appear, whole, at their place.
+  const canary = { produced: 0, acked: 0, invalidRejected: 0, sent: [] as { values: string[]; certain: boolean }[] };
+  const ackedRecords = () => canary.sent.reduce((n, b) => n + (b.certain ? b.values.length : 0), 0);
+  const uncertainRecords = () => canary.sent.reduce((n, b) => n + (b.certain ? 0 : b.values.length), 0);
   const canaryRng = rng.fork();
   let canaryBusy: Promise<void> = Promise.resolve();
   const canaryClient = await WireClient.connect(child.address, { clientId: "fuzz-canary", requestTimeoutMs: o.deadlineMs });
-  const canaryStep = async () => {
+  const canaryStep = async (): Promise<void> => {
     if (canaryRng.chance(0.2)) {
       const { batch, mutation } = brokenBatch(canaryRng, false);
       // Only the breakages a broker must catch without decoding records (the CRC covers the rest).
@@ -394,16 +398,20 @@ export async function fuzz(options: Partial<FuzzOptions> = {}): Promise<FuzzRepo
     }
     canary.produced++;
     const batch = buildBatch({ records, codec: canaryRng.pick([0, 1, 2, 3, 4]) });
+    const entry = { values, certain: false };
+    const before = { acked: ackedRecords(), uncertain: uncertainRecords() };
+    canary.sent.push(entry);
     const r = await canaryClient.request(Produce, { acks: -1, timeoutMs: 10_000, topicData: [{ name: CANARY, partitionData: [{ index: 0, records: batch }] }] }, 7);
     const p = r.responses[0]!.partitionResponses[0]!;
     if (p.errorCode !== 0) {
+      canary.sent.pop();
       findings.add("corruption", `canary: a valid batch was refused with error ${p.errorCode}`, batch);
       return;
     }
-    if (p.baseOffset !== canary.values.length)
-      findings.add("corruption", `canary: batch acknowledged at offset ${p.baseOffset}, expected ${canary.values.length}`);
+    if (p.baseOffset < before.acked || p.baseOffset > before.acked + before.uncertain)
+      findings.add("corruption", `canary: batch acknowledged at offset ${p.baseOffset}, expected ${before.acked}${before.uncertain ? ` to ${before.acked + before.uncertain}` : ""}`);
+    entry.certain = true;
     canary.acked++;
-    canary.values.push(...values);
   };
   let canaryStop = false;
   const canaryLoop = (async () => {
@@ -422,14 +430,17 @@ export async function fuzz(options: Partial<FuzzOptions> = {}): Promise<FuzzRepo
   const probeLoop = (async () => {
     while (!probeStop && !crashed) {
       const t0 = performance.now();
+      let c: WireClient | null = null;
       try {
-        const c = await WireClient.connect(child.address, { clientId: "fuzz-probe", requestTimeoutMs: o.stallMs * 3 });
-        c.close();
+        c = await WireClient.connect(child.address, { clientId: "fuzz-probe", requestTimeoutMs: o.stallMs * 3, skipApiVersions: true });
+        await c.request(ApiVersions, {}, 0);
         const ms = performance.now() - t0;
         stallMaxMs = Math.max(stallMaxMs, ms);
         if (ms > o.stallMs) findings.add("stall", `a fresh connection's ApiVersions took ${Math.round(ms)} ms`);
       } catch (e) {
         if (!probeStop && !crashed) findings.add("stall", `liveness probe failed: ${(e as Error).message}`);
+      } finally {
+        c?.close();
       }
       await Bun.sleep(500);
     }
@@ -664,9 +675,23 @@ export async function fuzz(options: Partial<FuzzOptions> = {}): Promise<FuzzRepo
     const got = lines.map((l) => l.slice(l.indexOf(" ") + 1));
     const offsets = lines.map((l) => Number(l.slice(0, l.indexOf(" "))));
     if (out.exitCode !== 0) findings.add("corruption", `kcat could not read the canary: ${out.stderr.toString().slice(0, 500)}`);
-    else if (got.length !== canary.values.length || got.some((v, i) => v !== canary.values[i]))
-      findings.add("corruption", `canary: read ${got.length} records, ${canary.values.length} acknowledged; first difference at ${got.findIndex((v, i) => v !== canary.values[i])}`);
-    else if (offsets.some((off, i) => off !== i)) findings.add("corruption", "canary: offsets are not 0..n-1");
+    else {
+      // Walk what was sent: acknowledged batches must be there, whole and in order; timed-out ones
+      // whole or not at all; nothing else.
+      let at = 0;
+      let problem: string | null = null;
+      for (const b of canary.sent) {
+        const here = b.values.every((v, k) => got[at + k] === v);
+        if (here) at += b.values.length;
+        else if (b.certain) {
+          problem = `an acknowledged batch (${b.values[0]}) is not at offset ${at}`;
+          break;
+        }
+      }
+      if (!problem && at !== got.length) problem = `${got.length - at} records that were never sent follow offset ${at}`;
+      if (problem) findings.add("corruption", `canary: ${problem} (read ${got.length} records, ${ackedRecords()} acknowledged)`);
+      else if (offsets.some((off, i) => off !== i)) findings.add("corruption", "canary: offsets are not 0..n-1");
+    }
   }
 
   // Handler exceptions the broker logged.

@@ -117,9 +117,9 @@ class Generator {
       case "partitionMaxBytes":
         return r.pick([0, 1, 1024, 65536, 1048576, 52428800]);
       case "numPartitions":
-        return r.chance(0.95) ? r.range(1, 4) : r.pick([-1, 0, -2]);
+        return r.chance(0.95) ? r.range(1, 4) : r.pick([-1, 0, -2, 300]);
       case "count":
-        return r.range(1, 6);
+        return r.chance(0.99) ? r.range(1, 6) : 300;
       case "replicationFactor":
         return r.pick([1, 1, -1, 2, 0]);
       case "sessionTimeoutMs":
@@ -268,7 +268,8 @@ class Generator {
 const LIMITS: Record<number, (number | bigint)[]> = {
   1: [0, -1, 1, 127, -128],
   2: [0, -1, 1, 32767, -32768, 32766],
-  4: [0, -1, 1, 2147483647, -2147483648, 2147483646, 10001, 100000],
+  // 10,010: past the 10,000-partition cap for any pool topic (allowed sizes cost an fsync per partition)
+  4: [0, -1, 1, 2147483647, -2147483648, 2147483646, 10010, 100000],
   8: [0n, -1n, 1n, 9223372036854775807n, -9223372036854775808n, 9007199254740993n],
 };
 
@@ -392,16 +393,22 @@ function frame(body: Uint8Array, sizeOverride?: number): Uint8Array {
   return out;
 }
 
-/** The largest legitimate wait among the request's wait fields (Infinity past a minute). */
+/**
+ * The largest legitimate wait among the request's wait fields (Infinity past a minute), plus time to
+ * create the partitions it asks for (each costs an fsync; 25 ms each is generous on a busy disk).
+ */
 function waitOf(root: Node): number {
   let wait = 0;
+  let partitions = 0;
   for (const n of allNodes(root)) {
-    if (n.k !== "int" || !n.name || !WAIT_FIELDS.test(n.name)) continue;
+    if (n.k !== "int" || !n.name) continue;
     const v = Number(n.value);
+    if ((n.name === "numPartitions" || n.name === "count") && v > 0 && v <= 10_000) partitions += v;
+    if (!WAIT_FIELDS.test(n.name)) continue;
     if (v > 60_000) return Number.POSITIVE_INFINITY;
     wait = Math.max(wait, v);
   }
-  return wait;
+  return wait + Math.min(partitions, 10_000) * 25;
 }
 
 export interface GenerateOptions {

@@ -104,6 +104,8 @@ export class Reader {
   string(compact: boolean): string | null {
     const len = this.length(compact, false);
     if (len < -1) throw new ProtocolError(`bad string length ${len}`);
+    // Kafka refuses compact strings longer than an int16 length too ("had invalid length").
+    if (len > MAX_INT16_STRING) throw new ProtocolError(`string of ${len} bytes is longer than ${MAX_INT16_STRING}`);
     return len === -1 ? null : this.text(len);
   }
   bytes(compact: boolean): Uint8Array | null {

@@ -60,6 +60,28 @@ test("a group id of invalid UTF-8 that would not fit back into a response is ref
   expect((await h.next()).kind).toBe("closed");
 });
 
+test("a string longer than 32,767 bytes is refused even in a flexible (compact) request, as Kafka does", async () => {
+  // A valid 33,000-byte group id in JoinGroup v6 (compact strings): accepted before, then echoed in
+  // non-flexible answers (ListGroups v0, JoinGroup v5 member lists) that cannot carry it.
+  const c = await connect();
+  const id = correlation++;
+  const groupId = new TextEncoder().encode("g".repeat(33_000));
+  // JoinGroup v6 (flexible): group_id, session_timeout_ms, rebalance_timeout_ms, member_id,
+  // group_instance_id (nullable), protocol_type, protocols [name, metadata], tags.
+  c.send(
+    requestFrame(
+      { apiKey: 11, apiVersion: 6, correlationId: id, flexibleHeader: true },
+      concat(uvarint(groupId.length + 1), groupId, int32(10_000), int32(10_000), compactStr(""), uvarint(0), compactStr("consumer"), uvarint(2), compactStr("range"), uvarint(1), uvarint(0), uvarint(0)),
+    ),
+  );
+  const r = await c.response();
+  expect(r.int32()).toBe(id);
+  r.int8(); // response header tags
+  r.int32(); // throttle_time_ms
+  expect(r.int16()).toBe(42); // INVALID_REQUEST
+  c.close();
+});
+
 test("ListOffsets on a batch whose compressed records cannot be read answers from the batch header", async () => {
   // A producer may store a batch with a correct CRC over garbage "zstd" data (Brook validates batch
   // headers, not records). Before, a timestamp lookup landing on it answered UNKNOWN_SERVER_ERROR.

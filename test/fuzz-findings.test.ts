@@ -134,6 +134,38 @@ test("ListOffsets on a batch whose compressed records cannot be read answers fro
   c.close();
 });
 
+test("ListOffsets for the max timestamp on a log whose batches carry no timestamp (-1) answers no offset", async () => {
+  // Before, the segment's max-timestamp position (-1, none) was read as a batch: a RangeError, and
+  // UNKNOWN_SERVER_ERROR.
+  const topic = topicName("no-timestamps");
+  broker.broker.topics.create(topic, 1);
+  const c = await connect();
+  // One uncompressed record: length, attributes, timestamp delta, offset delta, key -1, value "v", no headers.
+  const record = Uint8Array.of(0x0e, 0, 0, 0, 0x01, 0x02, 0x76, 0);
+  const batch = batchOver(record, 0, 1, -1);
+  let id = correlation++;
+  c.send(requestFrame({ apiKey: 0, apiVersion: 7, correlationId: id }, concat(nullableStr(null), int16(1), int32(10_000), int32(1), str(topic), int32(1), int32(0), bytes(batch))));
+  let r = await c.response();
+  expect(r.int32()).toBe(id);
+  r.int32(), r.string(), r.int32(), r.int32();
+  expect(r.int16()).toBe(0);
+  id = correlation++;
+  // ListOffsets v7 (flexible) for -3, as above.
+  c.send(
+    requestFrame(
+      { apiKey: 2, apiVersion: 7, correlationId: id, flexibleHeader: true },
+      concat(int32(-1), int8(0), uvarint(2), compactStr(topic), uvarint(2), int32(0), int32(-1), int64(-3), uvarint(0), uvarint(0), uvarint(0)),
+    ),
+  );
+  r = await c.response();
+  expect(r.int32()).toBe(id);
+  r.int8(), r.int32(), r.int8();
+  r.offset += 1 + new TextEncoder().encode(topic).length;
+  r.int8(), r.int32();
+  expect({ errorCode: r.int16(), timestamp: Number(r.int64()), offset: Number(r.int64()) }).toEqual({ errorCode: 0, timestamp: -1, offset: -1 });
+  c.close();
+});
+
 /** A record batch v2 header (RECORDS.md) over a records section as given, claiming `count` records. */
 function batchOver(section: Uint8Array, codec: number, count: number, timestamp: number): Uint8Array {
   const b = new Uint8Array(61 + section.length);

@@ -285,11 +285,17 @@ const DEFS = new Map<number, ApiDefinition>(allApis.map((a) => [a.key, a]));
 
 class Findings {
   private readonly byKey = new Map<string, Finding>();
+  /** told about each new kind of finding as it happens (long runs) */
+  constructor(private readonly onNew: (f: Finding) => void = () => {}) {}
   add(kind: Finding["kind"], what: string, sample?: Uint8Array): void {
     const key = `${kind}:${what}`;
     const f = this.byKey.get(key);
     if (f) f.count++;
-    else this.byKey.set(key, { kind, what, count: 1, sample: sample ? hex(sample) : undefined });
+    else {
+      const found: Finding = { kind, what, count: 1, sample: sample ? hex(sample) : undefined };
+      this.byKey.set(key, found);
+      this.onNew(found);
+    }
   }
   list(): Finding[] {
     return [...this.byKey.values()];
@@ -310,7 +316,8 @@ function hasUnknownServerError(v: unknown, depth = 0): boolean {
 export async function fuzz(options: Partial<FuzzOptions> = {}): Promise<FuzzReport> {
   const o: FuzzOptions = { ...DEFAULTS, ...options };
   const say = o.progress ?? (() => {});
-  const findings = new Findings();
+  const stats = { frames: 0, structured: 0, randomBodies: 0, chaos: 0, responses: 0, closedByBroker: 0, connectionsOpened: 0 };
+  const findings = new Findings((f) => say(`finding at frame ${stats.frames}: [${f.kind}] ${f.what}${f.sample ? `\n  request: ${f.sample}` : ""}`));
   const rng = new Rng(o.seed);
   const child = await startChild({});
   const [host, portText] = [child.address.slice(0, child.address.lastIndexOf(":")), child.address.slice(child.address.lastIndexOf(":") + 1)];
@@ -325,7 +332,6 @@ export async function fuzz(options: Partial<FuzzOptions> = {}): Promise<FuzzRepo
   });
   let stopping = false;
 
-  const stats = { frames: 0, structured: 0, randomBodies: 0, chaos: 0, responses: 0, closedByBroker: 0, connectionsOpened: 0 };
   const rss = { baselineAnon: 0, peakAnon: 0, finalAnon: 0, baselineRss: 0, peakRss: 0, finalRss: 0 };
   const sampler = setInterval(() => {
     const s = procStatus(child.proc.pid);
@@ -663,8 +669,12 @@ export async function fuzz(options: Partial<FuzzOptions> = {}): Promise<FuzzRepo
   // Allowed: the baseline plus a quarter, plus 48 MiB (heap growth the GC has not given back yet).
   if (!crashed && fin.anon > rss.baselineAnon * 1.25 + 48 * 2 ** 20)
     findings.add("leak", `broker anonymous memory ${(fin.anon / 2 ** 20).toFixed(0)} MiB after the run, baseline ${(rss.baselineAnon / 2 ** 20).toFixed(0)} MiB`);
-  if (!crashed && socketsFinal > socketsBaseline)
-    findings.add("leak", `broker holds ${socketsFinal} sockets after the run, ${socketsBaseline} at the baseline`);
+  if (!crashed && socketsFinal > socketsBaseline) {
+    // Which ones: the broker's TCP sockets with their states and queues (ss, when there is one).
+    const ss = Bun.which("ss") ? Bun.spawnSync(["ss", "-tanpi"]).stdout.toString() : "";
+    const mine = ss.split("\n").filter((l) => l.includes(`pid=${child.proc.pid},`)).join("\n");
+    findings.add("leak", `broker holds ${socketsFinal} sockets after the run, ${socketsBaseline} at the baseline${mine ? `:\n${mine}` : ""}`);
+  }
 
   // The canary, read back by a stock client.
   let read = 0;

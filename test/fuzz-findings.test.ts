@@ -82,6 +82,58 @@ test("a string longer than 32,767 bytes is refused even in a flexible (compact) 
   c.close();
 });
 
+test("an error message quoting a 32,760-byte config name is cut to fit instead of failing the answer", async () => {
+  // CreateTopics answers "Unknown topic config name: <name>": with a 32,760-byte name that no longer fit
+  // an int16 string, and the (asynchronous) answer failed, closing the connection.
+  const c = await connect();
+  const id = correlation++;
+  const topic = topicName("long-config");
+  // CreateTopics v1: topics [name, num_partitions, replication_factor, assignments [], configs [name, value]],
+  // timeout_ms, validate_only. Response v1: topics [name, error_code, error_message].
+  c.send(
+    requestFrame(
+      { apiKey: 19, apiVersion: 1, correlationId: id },
+      concat(int32(1), str(topic), int32(1), int16(1), int32(0), int32(1), str("x".repeat(32_760)), str("1"), int32(10_000), int8(0)),
+    ),
+  );
+  const r = await c.response();
+  expect(r.int32()).toBe(id);
+  expect(r.int32()).toBe(1);
+  expect(r.string()).toBe(topic);
+  expect(r.int16()).toBe(40); // INVALID_CONFIG
+  const message = r.string()!;
+  expect(message.startsWith("Unknown topic config name: xxx")).toBe(true);
+  expect(new TextEncoder().encode(message).length).toBeLessThanOrEqual(32_767);
+  expect(r.remaining).toBe(0);
+  c.close();
+});
+
+test("a member id made from a 32 kB client id still fits the JoinGroup answer", async () => {
+  // The member id is "<client id>-<uuid>"; a client id near the string limit made one no answer could carry.
+  const c = await connect();
+  const id = correlation++;
+  const group = topicName("long-client-id");
+  // JoinGroup v0 (header v1 with the long client id): group_id, session_timeout_ms, member_id,
+  // protocol_type, protocols [name, metadata]. Response v0: error_code, generation_id, protocol_name,
+  // leader, member_id, members [member_id, metadata].
+  c.send(
+    requestFrame(
+      { apiKey: 11, apiVersion: 0, correlationId: id, clientId: "c".repeat(32_700) },
+      concat(str(group), int32(10_000), str(""), str("consumer"), int32(1), str("range"), bytes(new Uint8Array(0))),
+    ),
+  );
+  const r = await c.response();
+  expect(r.int32()).toBe(id);
+  expect(r.int16()).toBe(0);
+  r.int32();
+  r.string();
+  r.string();
+  const memberId = r.string()!;
+  expect(memberId.startsWith("ccc")).toBe(true);
+  expect(memberId.length).toBeLessThan(300);
+  c.close();
+});
+
 test("ListOffsets on a batch whose compressed records cannot be read answers from the batch header", async () => {
   // A producer may store a batch with a correct CRC over garbage "zstd" data (Brook validates batch
   // headers, not records). Before, a timestamp lookup landing on it answered UNKNOWN_SERVER_ERROR.

@@ -83,14 +83,22 @@ export function createResponder(broker: BrokerContext, registry: Registry, log: 
     const ctx: RequestContext = { broker, version, header, peer, listener, session };
     const finish = (body: unknown): ResponseFrame | null =>
       body === NO_RESPONSE ? null : encodeResponseFrame(def, version, header.correlationId, body);
+    const failed = (e: unknown): ResponseFrame => {
+      if (!hasTopLevelError(def.response)) throw e; // no way to say it: the connection logs it and closes
+      log.error(`${def.name} v${version} from ${peer} failed: ${(e as Error).stack ?? e}`);
+      return encodeResponse(def, version, header.correlationId, errorBody(def.response, ErrorCode.UNKNOWN_SERVER_ERROR));
+    };
     try {
       const out = handler.handle(request as never, ctx);
-      if (out instanceof Promise) return { response: out.then(finish) };
+      // An asynchronous handler (or its response's encoding) failing is answered like a synchronous one.
+      if (out instanceof Promise) return { response: out.then(finish).catch(failed) };
       return { response: finish(out) };
     } catch (e) {
-      log.error(`${def.name} v${version} from ${peer} failed: ${(e as Error).stack ?? e}`);
-      if (!hasTopLevelError(def.response)) return "close";
-      return { response: encodeResponse(def, version, header.correlationId, errorBody(def.response, ErrorCode.UNKNOWN_SERVER_ERROR)) };
+      if (!hasTopLevelError(def.response)) {
+        log.error(`${def.name} v${version} from ${peer} failed: ${(e as Error).stack ?? e}`);
+        return "close";
+      }
+      return { response: failed(e) };
     }
   };
 }

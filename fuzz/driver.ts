@@ -152,15 +152,30 @@ function procStatus(pid: number): { rss: number; anon: number } {
   }
 }
 
+/** The broker's TCP connections (listening sockets and Bun's internal sockets not counted). */
 function socketCount(pid: number): number {
-  let n = 0;
+  const inodes = new Set<string>();
   try {
     for (const fd of readdirSync(`/proc/${pid}/fd`)) {
       try {
-        if (readlinkSync(`/proc/${pid}/fd/${fd}`).startsWith("socket:")) n++;
+        const m = /^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/${pid}/fd/${fd}`));
+        if (m) inodes.add(m[1]!);
       } catch {}
     }
   } catch {}
+  let n = 0;
+  for (const table of ["tcp", "tcp6"]) {
+    let text = "";
+    try {
+      text = readFileSync(`/proc/${pid}/net/${table}`, "utf8");
+    } catch {
+      continue;
+    }
+    for (const line of text.split("\n").slice(1)) {
+      const f = line.trim().split(/\s+/);
+      if (f.length > 9 && f[3] !== "0A" && inodes.has(f[9]!)) n++; // 0A: LISTEN
+    }
+  }
   return n;
 }
 
@@ -673,7 +688,7 @@ export async function fuzz(options: Partial<FuzzOptions> = {}): Promise<FuzzRepo
     // Which ones: the broker's TCP sockets with their states and queues (ss, when there is one).
     const ss = Bun.which("ss") ? Bun.spawnSync(["ss", "-tanpi"]).stdout.toString() : "";
     const mine = ss.split("\n").filter((l) => l.includes(`pid=${child.proc.pid},`)).join("\n");
-    findings.add("leak", `broker holds ${socketsFinal} sockets after the run, ${socketsBaseline} at the baseline${mine ? `:\n${mine}` : ""}`);
+    findings.add("leak", `broker holds ${socketsFinal} TCP connections after the run, ${socketsBaseline} at the baseline${mine ? `:\n${mine}` : ""}`);
   }
 
   // The canary, read back by a stock client.

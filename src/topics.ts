@@ -59,7 +59,7 @@ async function inSlices(n: number, fn: (i: number) => void): Promise<void> {
 /**
  * Each partition log holds a file descriptor. Past the process's limit nothing can be opened, and the
  * listener cannot accept connections any more (it retries in a loop), so partitions are only created
- * while this many descriptors (at least; 10% of the limit) stay free for connections.
+ * while a reserve stays free for connections: 10% of the limit, and at least this many.
  */
 const FD_RESERVE_MIN = 64;
 
@@ -95,6 +95,7 @@ export interface NewTopic {
   partitions: number;
   configs: Record<string, string>;
 }
+
 const LEGAL_NAME = /^[a-zA-Z0-9._-]+$/;
 export const MAX_TOPIC_NAME_LENGTH = 249;
 

@@ -129,7 +129,7 @@ export class Connection {
     let pos = 0;
     while (pos < chunk.length && !this.closed) {
       if (this.frame) {
-        // Filling a frame that spans chunks: copy each byte once, growing the buffer only as bytes come.
+        // Filling a frame that spans chunks; its buffer doubles as bytes come, up to the declared size.
         const n = Math.min(this.frameSize - this.frameFill, chunk.length - pos);
         if (this.frameFill + n > this.frame.length) this.growFrame(this.frameFill + n);
         this.frame.set(chunk.subarray(pos, pos + n), this.frameFill);

@@ -526,8 +526,9 @@ export async function fuzz(options: Partial<FuzzOptions> = {}): Promise<FuzzRepo
   /** One connection's life: a run of requests, each answered (in order) or the connection closed. */
   const session = async (wrng: Rng, workerIndex: number) => {
     const id = ++sessionCounter;
-    // Groups of this worker only: a JoinGroup waits for the group's other members, which must be ours.
-    const factory = new RequestFactory(wrng, { ...pools, groups: [`fz-g-${workerIndex}-${id % 3}`, `fz-g-${workerIndex}-x`] }, batchPool);
+    // Groups of this session only: a JoinGroup waits for the group's other members (up to the largest
+    // rebalance timeout any of them gave, which may be 24 days), so they must all be this session's.
+    const factory = new RequestFactory(wrng, { ...pools, groups: [`fz-g-${workerIndex}-${id}-0`, `fz-g-${workerIndex}-${id}-1`] }, batchPool);
     let conn: RawConnection;
     try {
       conn = await RawConnection.open(host, port);

@@ -139,7 +139,10 @@ export class Broker implements BrokerContext {
     return new Promise((resolve) => {
       const wake = () => {
         clearTimeout(timer);
-        for (const p of partitions) this.waiters.get(p)?.delete(wake);
+        for (const p of partitions) {
+          const set = this.waiters.get(p);
+          if (set?.delete(wake) && set.size === 0) this.waiters.delete(p); // no entry kept per partition ever waited on
+        }
         resolve();
       };
       const timer = setTimeout(wake, timeoutMs);

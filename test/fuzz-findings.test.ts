@@ -238,3 +238,24 @@ function batchOver(section: Uint8Array, codec: number, count: number, timestamp:
   v.setUint32(17, crc32c(b.subarray(21)));
   return b;
 }
+
+test("a long poll that has ended leaves nothing behind in the waiter table", async () => {
+  // Found while watching the broker's heap grow over a long fuzz run: the table of long-polling fetches
+  // kept an empty entry, and with it the partition and its log object, for every partition ever waited
+  // on, deleted topics' included.
+  await using b = await startBroker({ dataDir: dir.join(`waiters-${process.pid}`), logLevel: "silent" });
+  const topic = topicName("long-polled");
+  b.broker.topics.create(topic, 1);
+  const c = await RawClient.connect(b.host, b.port);
+  let id = correlation++;
+  // Fetch v4 with a 50 ms long poll on the empty partition: replica_id, max_wait_ms, min_bytes, max_bytes,
+  // isolation_level, topics [name, [partition, fetch_offset, partition_max_bytes]].
+  c.send(requestFrame({ apiKey: 1, apiVersion: 4, correlationId: id }, concat(int32(-1), int32(50), int32(1), int32(1 << 20), int8(0), int32(1), str(topic), int32(1), int32(0), int64(0), int32(1 << 20))));
+  expect((await c.response()).int32()).toBe(id);
+  id = correlation++;
+  // DeleteTopics v1: topic_names, timeout_ms.
+  c.send(requestFrame({ apiKey: 20, apiVersion: 1, correlationId: id }, concat(int32(1), str(topic), int32(10_000))));
+  expect((await c.response()).int32()).toBe(id);
+  c.close();
+  expect((b.broker as unknown as { waiters: Map<unknown, unknown> }).waiters.size).toBe(0); // white box: nothing else shows it
+});

@@ -1,7 +1,8 @@
 // bun run fuzz [--seed N] [--frames N] [--seconds S] [--connections C] [--deadline-ms MS] [--stall-ms MS]
 //              [--bombs] [--json]
 // Fuzzes a Brook child process (see fuzz/driver.ts) and prints the findings; exits 1 if there are any.
-// The same seed replays the same requests (timing, and so the interleaving between connections, varies).
+// A seed fixes the generator's choices; ids taken from earlier answers and the interleaving between
+// connections vary with timing, so every finding carries the bytes of the request that showed it.
 import { DEFAULTS, fuzz, type FuzzOptions } from "./driver.ts";
 
 const argv = process.argv.slice(2);

@@ -20,6 +20,15 @@ export interface UnknownTag {
 }
 
 const ZERO_UUID = "0".repeat(32);
+const MAX_STRING_BYTES = 32767;
+
+/** A message cut to at most MAX_STRING_BYTES of UTF-8 (strings that short already are left alone). */
+function fitString(v: unknown): unknown {
+  if (typeof v !== "string" || v.length <= MAX_STRING_BYTES / 3) return v;
+  let s = v;
+  while (Buffer.byteLength(s) > MAX_STRING_BYTES) s = s.slice(0, Math.floor(s.length * 0.9));
+  return s;
+}
 
 function hasField(field: Field, version: number): boolean {
   return version >= (field.since ?? 0) && version <= (field.until ?? Number.POSITIVE_INFINITY);
@@ -105,11 +114,14 @@ function primitive(type: string, nullable: boolean, compact: boolean): { dec: De
         dec: (r) => r.bytes(compact),
         enc: (w, v) => {
           if (v === null || v === undefined) return w.length(nullable ? -1 : 0, compact, true);
-          if (v instanceof Uint8Array) return w.bytes(v, compact);
+          if (v instanceof Uint8Array) {
+            w.length(v.length, compact, true);
+            return w.share(v);
+          }
           let total = 0;
           for (const part of v as Uint8Array[]) total += part.length;
           w.length(total, compact, true);
-          for (const part of v as Uint8Array[]) w.raw(part);
+          for (const part of v as Uint8Array[]) w.share(part);
         },
       };
   }
@@ -171,7 +183,10 @@ function compileStruct(fields: readonly Field[], version: number, flexible: bool
       absent.push({ name: field.name, def });
       continue;
     }
-    const { dec, enc } = compileType(field.type, version, flexible, nullableAt(field, version));
+    const compiled = compileType(field.type, version, flexible, nullableAt(field, version));
+    const dec = compiled.dec;
+    // Free-text messages may quote what a client sent (a 30 kB topic name): cut to fit, never fail.
+    const enc: Encode = field.type === "string" && /Message$/.test(field.name) ? (w, v) => compiled.enc(w, fitString(v)) : compiled.enc;
     if (field.tag !== undefined) {
       const d = def();
       const isStruct = typeof field.type !== "string" && field.type.kind === "struct";

@@ -45,3 +45,16 @@ export function endFrame(w: Writer, sizeAt: number): Uint8Array {
   w.view.setInt32(sizeAt, w.pos - sizeAt - 4);
   return w.finish();
 }
+
+/** endFrame for a sharing writer: the frame as one buffer or as parts to write back to back. */
+export function endFrameParts(w: Writer, sizeAt: number): Uint8Array | Uint8Array[] {
+  const parts = w.finishParts();
+  if (parts instanceof Uint8Array) {
+    w.view.setInt32(sizeAt, w.pos - sizeAt - 4);
+    return parts;
+  }
+  // The size sits in the first part (a view of the buffer as it was when the first range was shared).
+  const first = parts[0]!;
+  new DataView(first.buffer, first.byteOffset, first.byteLength).setInt32(sizeAt, w.totalLength - sizeAt - 4);
+  return parts;
+}

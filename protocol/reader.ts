@@ -2,6 +2,7 @@
 import { ProtocolError } from "./errors.ts";
 
 const utf8 = new TextDecoder("utf-8", { fatal: false });
+const MAX_INT16_STRING = 32767;
 
 export class Reader {
   readonly buf: Uint8Array;
@@ -79,7 +80,15 @@ export class Reader {
 
   private text(len: number): string {
     const at = this.need(len);
-    return utf8.decode(this.buf.subarray(at, at + len));
+    const s = utf8.decode(this.buf.subarray(at, at + len));
+    // Invalid UTF-8 decodes to U+FFFD (3 bytes each), as in Kafka. A string that then no longer fits
+    // an int16 length could never be written back (group ids, member ids, client ids are echoed in
+    // responses): refuse it here rather than fail every later response that carries it.
+    if (len > MAX_INT16_STRING / 3) {
+      const n = Buffer.byteLength(s);
+      if (n > len && n > MAX_INT16_STRING) throw new ProtocolError(`a string of ${len} bytes is not valid UTF-8 and would not fit a response`);
+    }
+    return s;
   }
   private slice(len: number): Uint8Array {
     const at = this.need(len);
@@ -95,6 +104,8 @@ export class Reader {
   string(compact: boolean): string | null {
     const len = this.length(compact, false);
     if (len < -1) throw new ProtocolError(`bad string length ${len}`);
+    // Kafka refuses compact strings longer than an int16 length too ("had invalid length").
+    if (len > MAX_INT16_STRING) throw new ProtocolError(`string of ${len} bytes is longer than ${MAX_INT16_STRING}`);
     return len === -1 ? null : this.text(len);
   }
   bytes(compact: boolean): Uint8Array | null {

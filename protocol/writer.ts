@@ -1,12 +1,25 @@
-// A growable big-endian writer; responses are built in one buffer and sent as one frame.
+// A growable big-endian writer; responses are built in one buffer and sent as one frame. A sharing
+// writer (`share: true`) does not copy large byte ranges handed to share(): it keeps a reference and
+// finishParts() returns the frame as parts to write back to back — fetch responses go out as slices of
+// the mapped log instead of copies.
 const utf8 = new TextEncoder();
+
+/** Ranges shorter than this are copied even by a sharing writer (one write beats several). */
+export const SHARE_MIN_BYTES = 16 * 1024;
 
 export class Writer {
   buf: Uint8Array;
   view: DataView;
   pos = 0;
+  /** parts finished so far (sharing writers only): buffer ranges and shared ranges, in order */
+  private parts: Uint8Array[] | null = null;
+  /** where the buffer range not yet in `parts` starts */
+  private partStart = 0;
 
-  constructor(initial = 1024) {
+  constructor(
+    initial = 1024,
+    private readonly options: { share?: boolean } = {},
+  ) {
     this.buf = new Uint8Array(initial);
     this.view = new DataView(this.buf.buffer);
   }
@@ -25,9 +38,45 @@ export class Writer {
     return at;
   }
 
-  /** The bytes written so far (a view, not a copy). */
+  /** The bytes written so far (a view, not a copy; one contiguous copy if ranges were shared). */
   finish(): Uint8Array {
-    return this.buf.subarray(0, this.pos);
+    const parts = this.finishParts();
+    if (parts instanceof Uint8Array) return parts;
+    const out = new Uint8Array(this.totalLength);
+    let o = 0;
+    for (const p of parts) {
+      out.set(p, o);
+      o += p.length;
+    }
+    return out;
+  }
+
+  /** The bytes written so far: one view, or the parts to send back to back when ranges were shared. */
+  finishParts(): Uint8Array | Uint8Array[] {
+    if (this.parts === null) return this.buf.subarray(0, this.pos);
+    return this.pos > this.partStart ? [...this.parts, this.buf.subarray(this.partStart, this.pos)] : this.parts;
+  }
+
+  /** Total bytes written, shared ranges included. */
+  get totalLength(): number {
+    if (this.parts === null) return this.pos;
+    let n = this.pos - this.partStart;
+    for (const p of this.parts) n += p.length;
+    return n;
+  }
+
+  /**
+   * Appends v; a sharing writer keeps a reference to a large v instead of copying it, so v must stay
+   * unchanged until the frame is written.
+   */
+  share(v: Uint8Array): void {
+    if (!this.options.share || v.length < SHARE_MIN_BYTES) return this.raw(v);
+    const parts = (this.parts ??= []);
+    // The buffer range before it is final: later writes only go after pos, and a grown buffer leaves
+    // this view on the old one.
+    if (this.pos > this.partStart) parts.push(this.buf.subarray(this.partStart, this.pos));
+    parts.push(v);
+    this.partStart = this.pos;
   }
 
   bool(v: boolean): void {
@@ -95,6 +144,8 @@ export class Writer {
     if (!compact) {
       const at = this.ensure(2 + max);
       const { written } = utf8.encodeInto(v, this.buf.subarray(at + 2, at + 2 + max));
+      // Never a wrapped length: a frame with a lying string length is worse than no frame.
+      if (written > 32767) throw new RangeError(`a string of ${written} bytes does not fit an int16 length`);
       this.view.setInt16(at, written);
       this.pos = at + 2 + written;
     } else {

@@ -7,6 +7,7 @@ import type { Socket, TCPSocketListener } from "bun";
 import { buildConfig, readPropertiesFile, type BrokerConfig, type ListenerConfig } from "./config.ts";
 import { Logger, type Level } from "./log.ts";
 import { Connection } from "./server/connection.ts";
+import { ConnectionManager } from "./server/connections.ts";
 import { createResponder } from "./server/dispatch.ts";
 import { registry as defaultRegistry } from "./handlers/index.ts";
 import type { BrokerContext, ListenerContext, Registry, Session } from "./handlers/handler.ts";
@@ -65,6 +66,8 @@ export interface BrokerHandle extends AsyncDisposable {
   readonly broker: Broker;
   /** the HTTP listener (brook.http.listener): metrics, health, console; null when off */
   readonly http: HttpListener | null;
+  /** open connections, their limits and counters */
+  readonly connections: ConnectionManager;
   close(): Promise<void>;
 }
 
@@ -184,7 +187,10 @@ export class Broker implements BrokerContext {
     return new Promise((resolve) => {
       const wake = () => {
         clearTimeout(timer);
-        for (const p of partitions) this.waiters.get(p)?.delete(wake);
+        for (const p of partitions) {
+          const set = this.waiters.get(p);
+          if (set?.delete(wake) && set.size === 0) this.waiters.delete(p); // no entry kept per partition ever waited on
+        }
         resolve();
       };
       const timer = setTimeout(wake, timeoutMs);
@@ -234,6 +240,7 @@ export async function startBroker(opts: BrokerOptions = {}, registry: Registry =
   const scram: ScramLookup = { get: (user, mechanism) => broker?.scram.get(user, mechanism) };
   for (const l of config.listeners) security.set(l.name, listenerSecurity(config, l, scram));
 
+  const connections = await ConnectionManager.create(config, log); // validates the limits first
   broker = new Broker(config, log, registry);
   // The HTTP listener binds before recovery, so a taken port fails at once rather than after recovering
   // every log. Recovery is synchronous: requests that arrive meanwhile wait for it, and /readyz answers
@@ -259,7 +266,6 @@ export async function startBroker(opts: BrokerOptions = {}, registry: Registry =
   }
   broker.txn.start(); // producer state, transaction log, completion of what a crash left open
 
-  const connections = new Set<Connection>();
   const bound: { config: ListenerConfig; server: TCPSocketListener<ConnData>; context: ListenerContext }[] = [];
   const stopListening = () => {
     for (const b of bound) b.server.stop(false);
@@ -299,6 +305,7 @@ export async function startBroker(opts: BrokerOptions = {}, registry: Registry =
     advertised: `${context.advertisedHost}:${context.advertisedPort}`,
   }));
   state.ready = true;
+  connections.startIdleSweep();
 
   let flushTimer: ReturnType<typeof setInterval> | null = null;
   if (config.flushIntervalMs < Number.MAX_SAFE_INTEGER) {
@@ -316,10 +323,11 @@ export async function startBroker(opts: BrokerOptions = {}, registry: Registry =
       broker.wakeAll();
       broker.groups.close();
       broker.txn.stop();
-      await Promise.all([...connections].map((c) => c.idle()));
+      connections.stop();
+      await Promise.all([...connections.connections].map((c) => c.idle()));
       await broker.maintenance.stop();
       if (flushTimer) clearInterval(flushTimer);
-      for (const c of connections) c.close();
+      for (const c of [...connections.connections]) c.close();
       ops?.stop();
       await http?.stop();
       broker.txn.close(); // producer state snapshots and the transaction log, before the logs close
@@ -339,6 +347,7 @@ export async function startBroker(opts: BrokerOptions = {}, registry: Registry =
     listeners,
     broker,
     http,
+    connections,
     close,
     [Symbol.asyncDispose]: close,
   };
@@ -395,7 +404,7 @@ function listen(
   log: Logger,
   l: ListenerConfig,
   context: ListenerContext,
-  connections: Set<Connection>,
+  connections: ConnectionManager,
   security: ListenerSecurity,
 ): TCPSocketListener<ConnData> {
   const counters = broker.metrics.listener(l.name);
@@ -406,16 +415,23 @@ function listen(
     socket: {
       open(socket: Socket<ConnData>) {
         const peer = `${socket.remoteAddress}`;
+        if (!connections.admit(socket.remoteAddress)) {
+          socket.end();
+          return;
+        }
+        socket.setNoDelay(true); // as Kafka: a response's last part must not wait for an ACK
         const session = { principal: "User:ANONYMOUS", clientHost: socket.remoteAddress };
         const channel = { mute: (ms: number) => conn.mute(ms) };
         const responder = createResponder(broker, registry, log, peer, context, session, channel);
         let authenticator: SaslAuthenticator | undefined;
         const conn: Connection = new Connection(
           socket as Socket<unknown>,
-          broker.config.socketRequestMaxBytes,
+          connections.limits,
           security.sasl ? (frame) => authenticator!.respond(frame) : responder,
           log,
           peer,
+          socket.remoteAddress,
+          (c) => connections.remove(c),
         );
         if (security.sasl) authenticator = new SaslAuthenticator(conn, responder, session, security.sasl, log, peer, (ok) => counters.authenticated(ok));
         socket.data = { conn, session };
@@ -436,20 +452,19 @@ function listen(
               }
               const accepted = acceptHandshake(socket, security.tls!, l.securityProtocol, log);
               if (!accepted || l.securityProtocol === "SSL") counters.authenticated(accepted);
-              if (!accepted) socket.data.conn.close();
+              if (!accepted) socket.data?.conn.close();
             },
           }
         : {}),
       data(socket, chunk) {
-        socket.data.conn.onData(chunk);
+        socket.data?.conn.onData(chunk);
       },
       drain(socket) {
-        socket.data.conn.onDrain();
+        socket.data?.conn.onDrain();
       },
       close(socket) {
         if (socket.data) counters.closedOne();
         socket.data?.conn.onClose();
-        if (socket.data) connections.delete(socket.data.conn);
       },
       error(socket, err) {
         log.warn(`connection error from ${socket.remoteAddress}: ${err.message}`);

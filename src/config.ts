@@ -91,6 +91,15 @@ export const PROPERTIES: Record<string, PropertySpec> = {
   "brook.http.listener": { kind: "string", default: null },
   "max.incremental.fetch.session.cache.slots": { kind: "int", default: "1000", min: 0 },
   "max.request.partition.size.limit": { kind: "int", default: "2000", min: 1 },
+  // Connection limits and bounded request/response memory (src/server/connections.ts, connection.ts).
+  "max.connections": { kind: "int", default: "2147483647", min: 0 },
+  "max.connections.per.ip": { kind: "int", default: "2147483647", min: 0 },
+  "max.connections.per.ip.overrides": { kind: "string", default: "" },
+  "connections.max.idle.ms": { kind: "long", default: "600000", min: -1 },
+  "queued.max.requests": { kind: "int", default: "500", min: 1 },
+  "queued.max.request.bytes": { kind: "long", default: "-1", min: -1 },
+  "brook.connection.max.unsent.bytes": { kind: "int", default: "1048576", min: 0 },
+  "fetch.max.bytes": { kind: "int", default: "57671680", min: 1024 },
   // Accepted for compatibility with stock Kafka config files; no effect on a single in-process node.
   "process.roles": { kind: "list", default: "broker,controller", noEffect: true },
   "controller.quorum.voters": { kind: "list", default: null, noEffect: true },

@@ -7,8 +7,10 @@
 // same name is created again, and a partition leader epoch. With one broker leadership never moves, so
 // the epoch changes only when the topic is re-created: one more than any epoch that name had before (the
 // catalogue remembers the last epoch of deleted topics), so clients holding the old topic's epoch are
-// fenced (KIP-320) instead of reading the new log at the old positions.
-import { closeSync, existsSync, fsyncSync, openSync, readFileSync, renameSync, writeSync } from "node:fs";
+// fenced (KIP-320) instead of reading the new log at the old positions. Creating, growing and deleting
+// topics with many partitions is done in slices (a name is busy meanwhile) so one request never holds
+// the event loop.
+import { closeSync, existsSync, fsyncSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import { randomBytes } from "node:crypto";
 import { ErrorCode } from "../protocol/errors.ts";
@@ -77,6 +79,71 @@ export function newTopicId(): string {
 }
 
 const CATALOGUE = "brook-topics.json";
+
+/**
+ * Kafka's controller refuses a CreateTopics (and, as one oversized batch, a CreatePartitions) that would
+ * make more partitions than this in one request (POLICY_VIOLATION); Brook applies it to every request
+ * that creates partitions, Metadata's auto-creation included.
+ */
+export const MAX_PARTITIONS_PER_REQUEST = 10_000;
+
+/** Opening or removing thousands of partition logs takes seconds: do it in slices this long. */
+const SLICE_MS = 10;
+
+/** Runs fn(i) for i < n, letting the event loop serve other connections between slices. */
+async function inSlices(n: number, fn: (i: number) => void): Promise<void> {
+  let sliceEnd = performance.now() + SLICE_MS;
+  for (let i = 0; i < n; i++) {
+    fn(i);
+    if (performance.now() >= sliceEnd) {
+      await new Promise<void>((resolve) => setImmediate(resolve));
+      sliceEnd = performance.now() + SLICE_MS;
+    }
+  }
+}
+
+/**
+ * Each partition log holds a file descriptor. Past the process's limit nothing can be opened, and the
+ * listener cannot accept connections any more (it retries in a loop), so partitions are only created
+ * while a reserve stays free for connections: 10% of the limit, and at least this many.
+ */
+const FD_RESERVE_MIN = 64;
+
+function openFileLimit(): number {
+  try {
+    const m = /^Max open files\s+(\d+|unlimited)/m.exec(readFileSync("/proc/self/limits", "utf8"));
+    return m && m[1] !== "unlimited" ? Number(m[1]) : Number.POSITIVE_INFINITY;
+  } catch {
+    return Number.POSITIVE_INFINITY;
+  }
+}
+
+/** Why `partitions` more logs cannot be opened now, or null if they can. */
+export function fileDescriptorShortage(partitions: number): string | null {
+  const limit = openFileLimit();
+  if (!Number.isFinite(limit)) return null;
+  let open: number;
+  try {
+    open = readdirSync("/proc/self/fd").length;
+  } catch {
+    return null;
+  }
+  const reserve = Math.max(FD_RESERVE_MIN, Math.ceil(limit / 10));
+  if (open + partitions <= limit - reserve) return null;
+  return `Not enough file descriptors for ${partitions} more partition(s): ${open} of the process's ${limit} are open and ${reserve} are kept for connections.`;
+}
+
+/** Topic names that collide in metric names: '.' and '_' are the same there. */
+const collisionKey = (name: string): string => name.replace(/\./g, "_");
+
+export interface NewTopic {
+  name: string;
+  partitions: number;
+  configs: Record<string, string>;
+  /** nominal, above 1 only with brook.replication.factor.clamp */
+  replicationFactor?: number;
+}
+
 const LEGAL_NAME = /^[a-zA-Z0-9._-]+$/;
 export const MAX_TOPIC_NAME_LENGTH = 249;
 
@@ -123,6 +190,10 @@ export class TopicStore {
   private readonly byTopicId = new Map<string, Topic>();
   private readonly dirOf = new Map<string, string[]>();
   private readonly retiredEpochs = new Map<string, number>();
+  /** collision key → topic name, for Kafka's '.'/'_' collision check without a scan */
+  private readonly byCollisionKey = new Map<string, string>();
+  /** names with a creation, deletion or partition change under way (done in slices) */
+  private readonly busy = new Map<string, Promise<void>>();
   private nextDir = 0;
   private readonly dirs = new Map<string, LogDir>();
   private checkpointTimer: ReturnType<typeof setInterval> | null = null;
@@ -168,6 +239,7 @@ export class TopicStore {
         this.topics.set(e.name, topic);
         this.byTopicId.set(e.id, topic);
         this.dirOf.set(e.name, e.dirs);
+        this.byCollisionKey.set(collisionKey(e.name), e.name);
       }
       const clean = [...this.dirs.values()].every((d) => d.clean);
       const partitions = opened.checkpoint + opened.tail + opened.recovery;
@@ -228,9 +300,9 @@ export class TopicStore {
   validateCreate(name: string, partitions: number, replicationFactor: number, clampReplicationFactor = false): void {
     const bad = validateTopicName(name);
     if (bad) throw new TopicError(ErrorCode.INVALID_TOPIC_EXCEPTION, bad);
-    if (this.topics.has(name)) throw new TopicError(ErrorCode.TOPIC_ALREADY_EXISTS, `Topic '${name}' already exists.`);
-    const collides = [...this.topics.keys()].find((t) => t.replace(/\./g, "_") === name.replace(/\./g, "_"));
-    if (collides)
+    if (this.topics.has(name) || this.busy.has(name)) throw new TopicError(ErrorCode.TOPIC_ALREADY_EXISTS, `Topic '${name}' already exists.`);
+    const collides = this.byCollisionKey.get(collisionKey(name));
+    if (collides !== undefined)
       throw new TopicError(ErrorCode.INVALID_TOPIC_EXCEPTION, `Topic '${name}' collides with existing topic: ${collides}`);
     if (!Number.isInteger(partitions) || partitions < 1)
       throw new TopicError(ErrorCode.INVALID_PARTITIONS, "Number of partitions must be larger than 0.");
@@ -256,13 +328,12 @@ export class TopicStore {
       this.topics.set(name, topic);
       this.byTopicId.set(topic.id, topic);
       this.dirOf.set(name, dirs);
+      this.byCollisionKey.set(collisionKey(name), name);
       this.persist();
       this.retiredEpochs.delete(name);
     } catch (e) {
       // Nothing of a topic the catalogue does not list may stay behind (a full volume, most likely).
-      this.topics.delete(name);
-      this.byTopicId.delete(topic.id);
-      this.dirOf.delete(name);
+      this.forget(topic);
       for (const p of topic.partitions) p.log.delete();
       throw this.storageFailure(`creating topic ${name}`, e);
     }
@@ -278,6 +349,210 @@ export class TopicStore {
   private storageFailure(what: string, e: unknown): TopicError {
     this.log.error(`${what} failed: ${(e as Error).message}`);
     return new TopicError(ErrorCode.KAFKA_STORAGE_ERROR, `${what} failed: ${(e as Error).message}`);
+  }
+
+  /** Whether a creation, deletion or partition change of this name is under way. */
+  isBusy(name: string): boolean {
+    return this.busy.has(name);
+  }
+
+  /** Resolves once no creation, deletion or partition change of these names is under way. */
+  async settled(names: Iterable<string>): Promise<void> {
+    for (;;) {
+      const pending = [...names].map((n) => this.busy.get(n)).filter((p) => p !== undefined);
+      if (pending.length === 0) return;
+      await Promise.all(pending);
+    }
+  }
+
+  /** Marks names busy until the returned function is called. */
+  private claim(names: string[]): () => void {
+    let release!: () => void;
+    const done = new Promise<void>((resolve) => (release = resolve));
+    for (const n of names) this.busy.set(n, done);
+    return () => {
+      for (const n of names) if (this.busy.get(n) === done) this.busy.delete(n);
+      release();
+    };
+  }
+
+  /**
+   * Creates topics (validated by the caller) without holding the event loop: the partition logs are
+   * opened in slices, and the topics appear together, with one catalogue write, once all are open. A
+   * topic whose logs cannot be opened (out of file descriptors, say) is rolled back and gets an error;
+   * a catalogue that cannot be written takes them all back (KAFKA_STORAGE_ERROR).
+   */
+  async createTopics(specs: readonly NewTopic[]): Promise<(Topic | Error)[]> {
+    const release = this.claim(specs.map((s) => s.name));
+    try {
+      const opened = specs.map((spec) => {
+        const retired = this.retiredEpochs.get(spec.name);
+        const topic: Topic = {
+          name: spec.name, id: newTopicId(), partitions: [], configs: spec.configs, internal: false,
+          leaderEpoch: retired === undefined ? 0 : retired + 1, replicationFactor: spec.replicationFactor ?? 1,
+        };
+        return { topic, dirs: [] as string[], error: undefined as Error | undefined };
+      });
+      const jobs: [number, number][] = [];
+      specs.forEach((s, t) => {
+        for (let i = 0; i < s.partitions; i++) jobs.push([t, i]);
+      });
+      await inSlices(jobs.length, (j) => {
+        const [t, i] = jobs[j]!;
+        const o = opened[t]!;
+        if (o.error) return;
+        const dir = this.logDirs[this.nextDir++ % this.logDirs.length]!;
+        try {
+          o.topic.partitions.push(this.openPartition(o.topic, i, dir));
+          o.dirs.push(dir);
+        } catch (e) {
+          o.error = e as Error;
+          this.discard(o.topic.partitions);
+          try {
+            rmSync(join(dir, `${o.topic.name}-${i}`), { recursive: true, force: true }); // what the failed open left behind
+          } catch {}
+        }
+      });
+      const results: (Topic | Error)[] = [];
+      const created: Topic[] = [];
+      for (const o of opened) {
+        if (o.error) {
+          this.log.warn(`could not create topic ${o.topic.name}: ${o.error.message}`);
+          results.push(o.error);
+          continue;
+        }
+        this.topics.set(o.topic.name, o.topic);
+        this.byTopicId.set(o.topic.id, o.topic);
+        this.dirOf.set(o.topic.name, o.dirs);
+        this.byCollisionKey.set(collisionKey(o.topic.name), o.topic.name);
+        results.push(o.topic);
+        created.push(o.topic);
+      }
+      if (created.length > 0) {
+        try {
+          this.persist();
+        } catch (e) {
+          // Without the catalogue the topics would vanish on restart: take them back.
+          for (const t of created) {
+            this.forget(t);
+            this.discard(t.partitions);
+          }
+          throw this.storageFailure(`creating topic(s) ${created.map((t) => t.name).join(", ")}`, e);
+        }
+        for (const t of created) {
+          this.retiredEpochs.delete(t.name);
+          this.log.info(`created topic ${t.name} with ${t.partitions.length} partition(s)`);
+          if (t.replicationFactor > 1)
+            this.log.warn(
+              `topic ${t.name}: replication factor ${t.replicationFactor} accepted, but this single broker keeps one copy of its data ` +
+                "(brook.replication.factor.clamp=true)",
+            );
+        }
+      }
+      return results;
+    } finally {
+      release();
+    }
+  }
+
+  /** addPartitions without holding the event loop (the caller validated the count). */
+  async addPartitionsInSlices(name: string, count: number): Promise<Topic> {
+    const topic = this.topics.get(name);
+    if (!topic) throw new TopicError(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, `Topic '${name}' does not exist.`);
+    const release = this.claim([name]);
+    try {
+      const first = topic.partitions.length;
+      const added: Partition[] = [];
+      const dirs: string[] = [];
+      try {
+        await inSlices(count - first, (k) => {
+          const dir = this.logDirs[this.nextDir++ % this.logDirs.length]!;
+          added.push(this.openPartition(topic, first + k, dir));
+          dirs.push(dir);
+        });
+      } catch (e) {
+        this.discard(added);
+        throw this.storageFailure(`adding partitions to ${name}`, e);
+      }
+      if (this.topics.get(name) !== topic) {
+        this.discard(added); // deleted meanwhile
+        throw new TopicError(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, `Topic '${name}' does not exist.`);
+      }
+      const all = this.dirOf.get(name) ?? [];
+      topic.partitions.push(...added);
+      dirs.forEach((d, k) => (all[first + k] = d));
+      this.dirOf.set(name, all);
+      try {
+        this.persist();
+      } catch (e) {
+        topic.partitions.length = first;
+        all.length = first;
+        this.discard(added);
+        throw this.storageFailure(`adding partitions to ${name}`, e);
+      }
+      this.log.info(`topic ${name} now has ${count} partition(s)`);
+      return topic;
+    } finally {
+      release();
+    }
+  }
+
+  /**
+   * Deletes topics: gone from lookups and the catalogue at once, their files removed in slices. A
+   * catalogue that cannot be written leaves them all in place (KAFKA_STORAGE_ERROR).
+   */
+  async deleteTopics(names: readonly string[]): Promise<void> {
+    const doomed = names.map((n) => this.topics.get(n)).filter((t): t is Topic => t !== undefined);
+    if (doomed.length === 0) return;
+    const release = this.claim(doomed.map((t) => t.name));
+    try {
+      const dirs = doomed.map((t) => this.dirOf.get(t.name));
+      const retired = doomed.map((t) => this.retiredEpochs.get(t.name));
+      for (const t of doomed) {
+        this.forget(t);
+        this.retiredEpochs.set(t.name, t.leaderEpoch);
+      }
+      try {
+        this.persist();
+      } catch (e) {
+        doomed.forEach((t, i) => {
+          this.remember(t, dirs[i]);
+          if (retired[i] === undefined) this.retiredEpochs.delete(t.name);
+          else this.retiredEpochs.set(t.name, retired[i]!);
+        });
+        throw this.storageFailure(`deleting topic(s) ${doomed.map((t) => t.name).join(", ")}`, e);
+      }
+      const logs = doomed.flatMap((t) => t.partitions);
+      await inSlices(logs.length, (i) => logs[i]!.log.delete());
+      for (const t of doomed) this.log.info(`deleted topic ${t.name}`);
+    } finally {
+      release();
+    }
+  }
+
+  private forget(topic: Topic): void {
+    this.topics.delete(topic.name);
+    this.byTopicId.delete(topic.id);
+    this.dirOf.delete(topic.name);
+    this.byCollisionKey.delete(collisionKey(topic.name));
+  }
+
+  private remember(topic: Topic, dirs: string[] | undefined): void {
+    this.topics.set(topic.name, topic);
+    this.byTopicId.set(topic.id, topic);
+    if (dirs) this.dirOf.set(topic.name, dirs);
+    this.byCollisionKey.set(collisionKey(topic.name), topic.name);
+  }
+
+  /** Removes partition logs that never became part of a topic. */
+  private discard(partitions: Partition[]): void {
+    for (const p of partitions) {
+      try {
+        p.log.delete();
+      } catch (e) {
+        this.log.warn(`could not remove ${p.log.dir}: ${(e as Error).message}`);
+      }
+    }
   }
 
   /** Replaces a topic's explicit configs (AlterConfigs), applies them to its logs and persists them. */
@@ -336,17 +611,13 @@ export class TopicStore {
     const topic = this.topics.get(name);
     if (!topic) return false;
     const dirs = this.dirOf.get(name);
-    this.topics.delete(name);
-    this.byTopicId.delete(topic.id);
-    this.dirOf.delete(name);
+    this.forget(topic);
     const retired = this.retiredEpochs.get(name);
     this.retiredEpochs.set(name, topic.leaderEpoch);
     try {
       this.persist();
     } catch (e) {
-      this.topics.set(name, topic);
-      this.byTopicId.set(topic.id, topic);
-      if (dirs) this.dirOf.set(name, dirs);
+      this.remember(topic, dirs);
       if (retired === undefined) this.retiredEpochs.delete(name);
       else this.retiredEpochs.set(name, retired);
       throw this.storageFailure(`deleting topic ${name}`, e);

@@ -5,6 +5,7 @@ import { gzipSync, gunzipSync } from "node:zlib";
 import {
   CorruptCompressedDataError,
   CompressionError,
+  DecompressedTooLargeError,
   UnknownCodecError,
   compress,
   decompress,
@@ -302,6 +303,47 @@ describe("zstd", () => {
     same(decompress(4, run(["zstd", "-c", "-q"], sample)), sample);
     same(run(["zstd", "-d", "-c", "-q"], compress(4, sample)), sample);
   });
+});
+
+describe("decompression bombs", () => {
+  // A section that inflates far past the limit must be refused without inflating it whole.
+  const zeros = new Uint8Array(4 << 20);
+  const LIMIT = 1 << 20;
+  test.each([
+    ["gzip", 1, () => gzipSync(zeros)],
+    ["snappy (raw)", 2, () => new Uint8Array(require("snappyjs").compress(zeros))],
+    ["snappy (xerial)", 2, () => compress(2, zeros)],
+    ["lz4 (the CLI's frame)", 3, () => run(["lz4", "-c"], zeros)],
+    ["lz4 (ours)", 3, () => compress(3, zeros)],
+    ["zstd", 4, () => compress(4, zeros)],
+  ] as [string, number, () => Uint8Array][])("%s past the limit is DecompressedTooLargeError", (_label, codec, make) => {
+    const data = make();
+    expect(data.length).toBeLessThan(LIMIT);
+    expect(() => decompress(codec, data, LIMIT)).toThrow(DecompressedTooLargeError);
+    try {
+      decompress(codec, data, LIMIT);
+    } catch (e) {
+      expect((e as CompressionError).kafkaError).toBe("CORRUPT_MESSAGE");
+    }
+    same(decompress(codec, data, zeros.length), zeros); // exactly at the limit is fine
+  });
+  test("a 256 MiB zstd bomb (a few KiB) is refused at the default limit", () => {
+    const bomb = compress(4, new Uint8Array(256 << 20));
+    expect(bomb.length).toBeLessThan(16 * 1024);
+    expect(() => decompress(4, bomb)).toThrow(DecompressedTooLargeError);
+  });
+  test.each([[["-c"]], [["-c", "-B4", "-BD"]], [["-c", "-BX", "--no-frame-crc"]], [["-c", "-9", "--content-size"]]])(
+    "the bounded LZ4 decoder reads the CLI's frames (%p) like the native one",
+    (args) => {
+      const big = new Uint8Array(Buffer.concat([sample, sample, sample, new Uint8Array(70000).fill(7)]));
+      const frame = run(["lz4", ...args], big);
+      // A limit below 255 x the input sends it through the JS decoder.
+      const limit = big.length;
+      expect(frame.length * 255 + 65536).toBeGreaterThan(limit);
+      same(decompress(3, frame, limit), big);
+      expect(() => decompress(3, frame, limit - 1)).toThrow(DecompressedTooLargeError);
+    },
+  );
 });
 
 describe("codec errors", () => {

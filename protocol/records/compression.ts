@@ -10,7 +10,15 @@
 
 // @ts-ignore snappyjs ships no type declarations
 import SnappyUntyped from "snappyjs";
-import { gunzipSync } from "node:zlib";
+import * as zlib from "node:zlib";
+
+/**
+ * The most a records section may inflate to. A few kilobytes of zstd can claim gigabytes (a
+ * decompression bomb); Kafka streams records out of the decompressor one at a time, Brook inflates a
+ * section whole, so it refuses past this instead (CORRUPT_MESSAGE). Real batches are far below it:
+ * producers cap a batch's uncompressed size around message.max.bytes.
+ */
+export const MAX_DECOMPRESSED_BYTES = 64 << 20;
 
 // Loaded with a literal require so `bun build --compile` embeds the native binding in the single
 // executable. Guarded: where the binding cannot load (no prebuilt binary for the platform, no writable
@@ -65,14 +73,17 @@ export class CorruptCompressedDataError extends CompressionError {
     super(`corrupt ${codecName(codec)} data: ${(cause as Error)?.message ?? cause}`, "CORRUPT_MESSAGE", codec);
   }
 }
+/** The compressed bytes inflate past the limit. */
+export class DecompressedTooLargeError extends CompressionError {
+  constructor(codec: number, limit: number) {
+    super(`${codecName(codec)} data inflates to more than ${limit} bytes`, "CORRUPT_MESSAGE", codec);
+  }
+}
 
 export function codecName(codec: number): string {
   return ["none", "gzip", "snappy", "lz4", "zstd"][codec] ?? `codec-${codec}`;
 }
 
-// A batch is bounded by message.max.bytes long before this; the cap stops a forged snappy length
-// prefix from making us allocate gigabytes.
-const MAX_SNAPPY_BLOCK = 256 * 1024 * 1024;
 
 // xerial (snappy-java) stream framing, as the Java client writes it.
 const XERIAL_MAGIC = [0x82, 0x53, 0x4e, 0x41, 0x50, 0x50, 0x59, 0x00];
@@ -107,8 +118,8 @@ function snappyCompress(data: Uint8Array): Uint8Array {
   return out;
 }
 
-function snappyDecompress(data: Uint8Array): Uint8Array {
-  if (!isXerial(data)) return SnappyJS.uncompress(data, MAX_SNAPPY_BLOCK);
+function snappyDecompress(data: Uint8Array, limit: number): Uint8Array {
+  if (!isXerial(data)) return SnappyJS.uncompress(data, limit);
   const dv = new DataView(data.buffer, data.byteOffset, data.byteLength);
   const parts: Uint8Array[] = [];
   let total = 0;
@@ -118,7 +129,7 @@ function snappyDecompress(data: Uint8Array): Uint8Array {
     const len = dv.getInt32(pos);
     pos += 4;
     if (len < 0 || pos + len > data.length) throw new Error("truncated xerial block");
-    const part = SnappyJS.uncompress(data.subarray(pos, pos + len), MAX_SNAPPY_BLOCK);
+    const part = SnappyJS.uncompress(data.subarray(pos, pos + len), limit - total);
     parts.push(part);
     total += part.length;
     pos += len;
@@ -157,8 +168,11 @@ export function compress(codec: number, data: Uint8Array): Uint8Array {
   }
 }
 
-/** Decompress a records section; throws UnknownCodecError or CorruptCompressedDataError. */
-export function decompress(codec: number, data: Uint8Array): Uint8Array {
+/**
+ * Decompress a records section; throws UnknownCodecError, CorruptCompressedDataError, or
+ * DecompressedTooLargeError when it would inflate past `limit` bytes.
+ */
+export function decompress(codec: number, data: Uint8Array, limit = MAX_DECOMPRESSED_BYTES): Uint8Array {
   if (codec === 0) return data;
   if (codec < 0 || codec > 4) throw new UnknownCodecError(codec);
   const lz4Codec = codec === 3 ? lz4Module() : null;
@@ -167,15 +181,77 @@ export function decompress(codec: number, data: Uint8Array): Uint8Array {
       case 1:
         // node:zlib, not Bun.gunzipSync: the latter stops after the first gzip member, and a
         // stream of several members is valid gzip that Java's GZIPInputStream reads whole.
-        return gunzipSync(data);
+        return zlib.gunzipSync(data, { maxOutputLength: limit });
       case 2:
-        return snappyDecompress(data);
+        return snappyDecompress(data, limit);
       case 3:
-        return lz4Codec!.decompressFrameSync(asBuffer(data));
+        // LZ4 cannot inflate more than 255-fold: small inputs go to the native decoder as they are.
+        return data.length * 255 + 65536 <= limit ? lz4Codec!.decompressFrameSync(asBuffer(data)) : lz4FrameDecompress(data, limit);
       default:
-        return Bun.zstdDecompressSync(data);
+        return (zlib as unknown as { zstdDecompressSync(d: Uint8Array, o: { maxOutputLength: number }): Uint8Array }).zstdDecompressSync(data, { maxOutputLength: limit });
     }
   } catch (e) {
+    if (e instanceof DecompressedTooLargeError) throw e;
+    if ((e as { code?: string })?.code === "ERR_BUFFER_TOO_LARGE" || /is too big, expect at most|larger than/i.test((e as Error)?.message ?? ""))
+      throw new DecompressedTooLargeError(codec, limit);
     throw new CorruptCompressedDataError(codec, e);
   }
+}
+
+/**
+ * An LZ4 frame (lz4.org frame format: magic, descriptor, blocks, end mark) decoded in JS with an output
+ * limit, for inputs large enough to inflate past it. Checksums are not verified here; the records
+ * parsed from the output are.
+ */
+function lz4FrameDecompress(src: Uint8Array, limit: number): Uint8Array {
+  const le32 = (p: number) => (src[p]! | (src[p + 1]! << 8) | (src[p + 2]! << 16) | (src[p + 3]! << 24)) >>> 0;
+  if (src.length < 7 || le32(0) !== 0x184d2204) throw new Error("not an LZ4 frame");
+  const flg = src[4]!;
+  let pos = 6 + ((flg & 0x08) ? 8 : 0) + ((flg & 0x01) ? 4 : 0) + 1; // descriptor, content size, dict id, HC
+  const blockChecksums = (flg & 0x10) !== 0;
+  let out = new Uint8Array(Math.min(limit, Math.max(65536, src.length * 4)));
+  let o = 0;
+  const room = (n: number) => {
+    if (o + n > limit) throw new DecompressedTooLargeError(3, limit);
+    if (o + n <= out.length) return;
+    const next = new Uint8Array(Math.min(limit, Math.max(o + n, out.length * 2)));
+    next.set(out.subarray(0, o));
+    out = next;
+  };
+  for (;;) {
+    if (pos + 4 > src.length) throw new Error("truncated LZ4 frame");
+    const word = le32(pos);
+    pos += 4;
+    if (word === 0) break; // end mark
+    const size = word & 0x7fffffff;
+    if (pos + size > src.length) throw new Error("truncated LZ4 block");
+    if (word & 0x80000000) {
+      room(size);
+      out.set(src.subarray(pos, pos + size), o);
+      o += size;
+    } else {
+      const end = pos + size;
+      let p = pos;
+      while (p < end) {
+        const token = src[p++]!;
+        let lit = token >>> 4;
+        if (lit === 15) for (let b = 255; b === 255 && p < end; lit += b) b = src[p++]!;
+        if (p + lit > end) throw new Error("LZ4 literals run past the block");
+        room(lit);
+        out.set(src.subarray(p, p + lit), o);
+        o += lit;
+        p += lit;
+        if (p >= end) break; // the last sequence has literals only
+        const offset = src[p]! | (src[p + 1]! << 8);
+        p += 2;
+        let len = (token & 15) + 4;
+        if ((token & 15) === 15) for (let b = 255; b === 255 && p < end; len += b) b = src[p++]!;
+        if (offset === 0 || offset > o) throw new Error("LZ4 match offset out of range");
+        room(len);
+        for (let i = 0; i < len; i++, o++) out[o] = out[o - offset]!;
+      }
+    }
+    pos += size + (blockChecksums ? 4 : 0);
+  }
+  return out.subarray(0, o);
 }

@@ -129,7 +129,8 @@ export class ClassicRebalance {
     if (group.is("Dead")) return joinError(req.memberId, ErrorCode.COORDINATOR_NOT_AVAILABLE);
     if (!group.supportsProtocols(req.protocolType, req.protocols))
       return joinError(req.memberId, ErrorCode.INCONSISTENT_GROUP_PROTOCOL);
-    const newMemberId = `${req.groupInstanceId ?? req.clientId}-${randomUUID()}`;
+    // Capped: a 32 kB client id would make a member id no response can carry.
+    const newMemberId = `${String(req.groupInstanceId ?? req.clientId).slice(0, 255)}-${randomUUID()}`;
     if (req.groupInstanceId !== null && group.staticMembers.has(req.groupInstanceId))
       return this.replaceStaticMember(group, newMemberId, req);
     if (req.requireKnownMemberId) {

@@ -29,6 +29,8 @@
 // CLUSTER_ACTION on the cluster; otherwise the partitions answer TOPIC_AUTHORIZATION_FAILED, checked
 // before the topic's existence (after the id is resolved, for topic ids), and again on every request of
 // a session, as Kafka does.
+//
+// The broker's fetch.max.bytes caps max_bytes (Kafka's bound on one response).
 import { Fetch } from "../../protocol/apis/01-fetch.ts";
 import { ErrorCode } from "../../protocol/errors.ts";
 import { ATTRIBUTES, BATCH_LENGTH, CONTROL_BIT, HEADER_SIZE, LOG_OVERHEAD, RECORD_COUNT } from "../../protocol/records/batch.ts";
@@ -151,7 +153,8 @@ export default handler(Fetch, async (req, ctx) => {
     results = new Array(reads.length);
     let total = 0;
     let respondNow = false; // an error from reading a partition, or a diverging epoch
-    let budget = req.maxBytes > 0 ? req.maxBytes : 0x7fffffff;
+    // fetch.max.bytes caps what one response may hold, whatever the client asks for (as in Kafka).
+    let budget = Math.min(req.maxBytes > 0 ? req.maxBytes : 0x7fffffff, broker.config.get("fetch.max.bytes") as number);
     for (let i = 0; i < reads.length; i++) {
       const r = reads[i]!;
       const part = parts[i];

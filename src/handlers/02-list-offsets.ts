@@ -5,15 +5,31 @@
 // one-element offset list. Under read_committed (v2+) a timestamp lookup answers only offsets below the
 // last stable offset, as Kafka's fetchOffsetForTimestamp does. v4+ answers carry the leader epoch as
 // Kafka finds it (the current one for latest, the epoch history for earliest, the found batch's stamp
-// otherwise) and fence a stale current leader epoch. v10's timeout only bounds remote lookups. With an
+// otherwise) and fence a stale current leader epoch. A batch whose records cannot be read answers from
+// its header. v10's timeout only bounds remote lookups. With an
 // authorizer each topic needs DESCRIBE (TOPIC_AUTHORIZATION_FAILED per partition, before the existence check).
 import { ListOffsets } from "../../protocol/apis/02-list-offsets.ts";
 import { ErrorCode } from "../../protocol/errors.ts";
-import { PARTITION_LEADER_EPOCH, dataView } from "../../protocol/records/batch.ts";
-import { findMaxTimestampRecord, findRecordOffsetByTimestamp } from "../../protocol/records/records.ts";
+import { BASE_OFFSET, LAST_OFFSET_DELTA, MAX_TIMESTAMP as MAX_TIMESTAMP_AT, PARTITION_LEADER_EPOCH, dataView, readInt64 } from "../../protocol/records/batch.ts";
+import { findMaxTimestampRecord, findRecordOffsetByTimestamp, type OffsetAndTimestamp } from "../../protocol/records/records.ts";
 import { AclOperation, ResourceType } from "../acl/acl.ts";
 import { handler } from "./handler.ts";
 import { checkCurrentLeaderEpoch } from "./leader-epoch.ts";
+
+/**
+ * A lookup inside one batch; when its records cannot be read (the log holds whatever CRC-valid batch a
+ * producer sent), the batch header answers instead: its first offset for a timestamp lookup, its last
+ * for the max timestamp, with the batch's max timestamp.
+ */
+function lookupInBatch(batch: Uint8Array, find: (b: Uint8Array) => OffsetAndTimestamp | null, which: "first" | "last"): OffsetAndTimestamp | null {
+  try {
+    return find(batch);
+  } catch {
+    const v = dataView(batch);
+    const base = readInt64(v, BASE_OFFSET);
+    return { offset: which === "first" ? base : base + v.getInt32(LAST_OFFSET_DELTA), timestamp: readInt64(v, MAX_TIMESTAMP_AT) };
+  }
+}
 
 const LATEST = -1;
 const EARLIEST = -2;
@@ -60,7 +76,7 @@ export default handler(ListOffsets, (req, ctx) => {
         case MAX_TIMESTAMP: {
           if (version < 7) return fail(ErrorCode.UNSUPPORTED_VERSION);
           const ref = log.maxTimestampBatch();
-          const found = ref ? findMaxTimestampRecord(ref.batch) : null;
+          const found = ref ? lookupInBatch(ref.batch, findMaxTimestampRecord, "last") : null;
           return found ? answer(found.offset, found.timestamp, stampedEpoch(ref!.batch)) : answer(-1, -1, -1);
         }
         case EARLIEST_LOCAL:
@@ -72,7 +88,7 @@ export default handler(ListOffsets, (req, ctx) => {
         default: {
           if (p.timestamp < 0) return fail(ErrorCode.INVALID_REQUEST);
           const ref = log.offsetForTimestamp(p.timestamp);
-          const found = ref ? findRecordOffsetByTimestamp(ref.batch, p.timestamp) : null;
+          const found = ref ? lookupInBatch(ref.batch, (b) => findRecordOffsetByTimestamp(b, p.timestamp), "first") : null;
           // A batch can straddle the log start offset (DeleteRecords); never answer below it.
           if (found && readCommitted && found.offset >= broker.txn.lastStableOffset(part)) return answer(-1, -1, -1);
           return found ? answer(Math.max(found.offset, log.logStartOffset), found.timestamp, stampedEpoch(ref!.batch)) : answer(-1, -1, -1);

@@ -7,7 +7,10 @@
 // Kafka reports replicas on brokers that are gone.
 // Auto-creation happens when `auto.create.topics.enable` is on and the request allows it (v4+); the
 // topic is created before answering, so the first response already has its partitions (Kafka answers
-// LEADER_NOT_AVAILABLE once and lets the client retry). Topic ids (v10+) may be looked up by id.
+// LEADER_NOT_AVAILABLE once and lets the client retry). One request auto-creates at most 10,000
+// partitions (Kafka's per-request cap); topics past that, still being created or deleted by another
+// request, or lacking file descriptors, get LEADER_NOT_AVAILABLE and are retried by the client. Topic
+// ids (v10+) may be looked up by id.
 // Authorization as in Kafka: only topics the principal may DESCRIBE are answered; asked for by name, the
 // others get TOPIC_AUTHORIZATION_FAILED (without their id), left out of "all topics" silently, and by id
 // they get TOPIC_AUTHORIZATION_FAILED with the id but no name. Auto-creation also needs CREATE on the
@@ -19,7 +22,7 @@
 import { Metadata } from "../../protocol/apis/03-metadata.ts";
 import { ErrorCode } from "../../protocol/errors.ts";
 import type { ResponseOf } from "../../protocol/types.ts";
-import { TopicError, inSyncReplicaCount, validateTopicName, type Topic } from "../topics.ts";
+import { MAX_PARTITIONS_PER_REQUEST, TopicError, fileDescriptorShortage, inSyncReplicaCount, validateTopicName, type Topic } from "../topics.ts";
 import { AclOperation, CLUSTER_NAME, ResourceType } from "../acl/acl.ts";
 import { handler, type BrokerContext } from "./handler.ts";
 
@@ -66,6 +69,9 @@ export default handler(Metadata, (req, ctx) => {
   let mayCreateAny: boolean | undefined;
   const mayCreate = (name: string) =>
     (mayCreateAny ??= ctx.authorize(AclOperation.CREATE, ResourceType.CLUSTER, CLUSTER_NAME, false)) || ctx.authorize(AclOperation.CREATE, ResourceType.TOPIC, name);
+  // auto-created topics and their places in `topics`, filled once their logs exist
+  const creating = new Map<string, number[]>();
+  let budget = MAX_PARTITIONS_PER_REQUEST;
   const all = req.topics === null || (version === 0 && req.topics.length === 0);
   if (all) {
     for (const t of broker.topics.all()) if (mayDescribe(t.name, false)) topics.push(describeTopic(broker, t));
@@ -83,7 +89,7 @@ export default handler(Metadata, (req, ctx) => {
         refusedDescribe.push(refused(name, ZERO_ID));
         continue;
       }
-      let t = broker.topics.get(name);
+      const t = broker.topics.get(name);
       if (!t) {
         const invalid = validateTopicName(name);
         if (invalid) {
@@ -95,22 +101,23 @@ export default handler(Metadata, (req, ctx) => {
             refusedCreate.push(refused(name, ZERO_ID));
             continue;
           }
-          const rf = broker.config.defaultReplicationFactor;
-          try {
-            broker.topics.validateCreate(name, broker.config.numPartitions, rf, broker.config.get("brook.replication.factor.clamp") === true);
-          } catch (e) {
-            // Like Kafka (before KRaft made auto-creation asynchronous): the creation error is the topic's error.
-            if (!(e instanceof TopicError)) throw e;
-            topics.push({ errorCode: e.code, name, partitions: [] });
-            continue;
+          const places = creating.get(name);
+          if (places) {
+            places.push(topics.length);
+          } else if (!broker.topics.isBusy(name) && budget >= broker.config.numPartitions) {
+            try {
+              broker.topics.validateCreate(name, broker.config.numPartitions, broker.config.defaultReplicationFactor, broker.config.get("brook.replication.factor.clamp") === true);
+            } catch (e) {
+              // Like Kafka (before KRaft made auto-creation asynchronous): the creation error is the topic's error.
+              if (!(e instanceof TopicError)) throw e;
+              topics.push({ errorCode: e.code, name, partitions: [] });
+              continue;
+            }
+            budget -= broker.config.numPartitions;
+            creating.set(name, [topics.length]);
           }
-          try {
-            t = broker.topics.create(name, broker.config.numPartitions, {}, false, rf);
-          } catch (e) {
-            if (!(e instanceof TopicError)) throw e;
-            topics.push({ errorCode: e.code, name, partitions: [] }); // e.g. a full log dir
-            continue;
-          }
+          topics.push({ errorCode: ErrorCode.LEADER_NOT_AVAILABLE, name, partitions: [] });
+          continue;
         } else {
           topics.push({ errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, name, partitions: [] });
           continue;
@@ -119,19 +126,41 @@ export default handler(Metadata, (req, ctx) => {
       topics.push(describeTopic(broker, t));
     }
   }
-  if (version >= 8 && req.includeTopicAuthorizedOperations)
-    for (const t of topics) if (t.name) t.topicAuthorizedOperations = ctx.authz.authorizedOperations(ResourceType.TOPIC, t.name);
-  let clusterAuthorizedOperations = -2147483648; // "not requested"
-  if (version >= 8 && version <= 10 && req.includeClusterAuthorizedOperations)
-    clusterAuthorizedOperations = ctx.authorize(AclOperation.DESCRIBE, ResourceType.CLUSTER, CLUSTER_NAME)
-      ? ctx.authz.authorizedOperations(ResourceType.CLUSTER, CLUSTER_NAME)
-      : 0;
-  return {
+  const response = () => {
+    if (version >= 8 && req.includeTopicAuthorizedOperations)
+      for (const t of topics) if (t.name) t.topicAuthorizedOperations = ctx.authz.authorizedOperations(ResourceType.TOPIC, t.name);
+    let clusterAuthorizedOperations = -2147483648; // "not requested"
+    if (version >= 8 && version <= 10 && req.includeClusterAuthorizedOperations)
+      clusterAuthorizedOperations = ctx.authorize(AclOperation.DESCRIBE, ResourceType.CLUSTER, CLUSTER_NAME)
+        ? ctx.authz.authorizedOperations(ResourceType.CLUSTER, CLUSTER_NAME)
+        : 0;
+    return {
     throttleTimeMs: 0,
     brokers: [{ nodeId: broker.nodeId, host: listener.advertisedHost, port: listener.advertisedPort, rack: null }],
     clusterId: broker.clusterId,
     controllerId: broker.nodeId,
-    topics: [...topics, ...refusedCreate, ...refusedDescribe],
-    clusterAuthorizedOperations,
+      topics: [...topics, ...refusedCreate, ...refusedDescribe],
+      clusterAuthorizedOperations,
+    };
   };
+  if (creating.size === 0) return response();
+  if (fileDescriptorShortage(creating.size * broker.config.numPartitions)) return response(); // all stay LEADER_NOT_AVAILABLE
+  const names = [...creating.keys()];
+  const rf = broker.config.defaultReplicationFactor;
+  const specs = names.map((name) => ({ name, partitions: broker.config.numPartitions, configs: {}, replicationFactor: rf }));
+  return broker.topics.createTopics(specs).then(
+    (created) => {
+      names.forEach((name, i) => {
+        const t = created[i]!;
+        // A topic whose logs could not be opened stays LEADER_NOT_AVAILABLE: the client retries.
+        if (!(t instanceof Error)) for (const at of creating.get(name)!) topics[at] = describeTopic(broker, t);
+      });
+      return response();
+    },
+    (e) => {
+      if (!(e instanceof TopicError)) throw e;
+      for (const name of names) for (const at of creating.get(name)!) topics[at] = { errorCode: e.code, name, partitions: [] }; // e.g. a full log dir
+      return response();
+    },
+  );
 });

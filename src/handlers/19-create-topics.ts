@@ -7,30 +7,72 @@
 // With an authorizer a topic needs CREATE on the cluster or on the topic (TOPIC_AUTHORIZATION_FAILED
 // "Authorization failed."), and its configs are returned only with DESCRIBE_CONFIGS on it (else
 // topic_config_error_code TOPIC_AUTHORIZATION_FAILED, v5+).
+// Like Kafka's controller, a request asking for more than 10,000 partitions in all is refused up front
+// (POLICY_VIOLATION for every topic). The partition logs are opened in slices so other connections are
+// served meanwhile; the topics of one request appear together once all their logs exist. Partitions are
+// not created when their file descriptors would eat into the reserve kept for connections.
 import { CreateTopics } from "../../protocol/apis/19-create-topics.ts";
 import { ErrorCode } from "../../protocol/errors.ts";
-import type { ResponseOf } from "../../protocol/types.ts";
+import type { RequestOf, ResponseOf } from "../../protocol/types.ts";
 import { effectiveTopicConfigs, validateTopicConfig } from "../topic-config.ts";
-import { TopicError } from "../topics.ts";
+import { MAX_PARTITIONS_PER_REQUEST, TopicError, fileDescriptorShortage, type NewTopic, type Topic } from "../topics.ts";
+import { StorageError } from "../log/storage-error.ts";
 import { AclOperation, CLUSTER_NAME, ResourceType } from "../acl/acl.ts";
-import { handler } from "./handler.ts";
+import { handler, type BrokerContext } from "./handler.ts";
 
 type Result = NonNullable<ResponseOf<typeof CreateTopics>["topics"]>[number];
+type Creatable = RequestOf<typeof CreateTopics>["topics"][number];
 
-export default handler(CreateTopics, (req, ctx) => {
+/** Kafka's count: assignments if given, else num_partitions (-1: the default); bad counts add nothing. */
+function requestedPartitions(topics: readonly Creatable[], defaultPartitions: number): number {
+  let total = 0;
+  for (const t of topics) {
+    if (t.assignments.length > 0) total += t.assignments.length;
+    else if (t.numPartitions === -1) total += defaultPartitions;
+    else if (t.numPartitions > 0) total += t.numPartitions;
+  }
+  return total;
+}
+
+function success(broker: BrokerContext, spec: NewTopic, topicId: string | undefined, describable: boolean): Result {
+  return {
+    name: spec.name,
+    topicId,
+    errorCode: ErrorCode.NONE,
+    errorMessage: null,
+    numPartitions: spec.partitions,
+    replicationFactor: spec.replicationFactor ?? 1,
+    topicConfigErrorCode: describable ? ErrorCode.NONE : ErrorCode.TOPIC_AUTHORIZATION_FAILED,
+    configs: (describable ? effectiveTopicConfigs(spec.configs, broker.config) : []).map((c) => ({
+      name: c.name,
+      value: c.value,
+      readOnly: false,
+      configSource: c.configSource,
+      isSensitive: false,
+    })),
+  };
+}
+
+export default handler(CreateTopics, async (req, ctx) => {
   const { broker } = ctx;
+  const fail = (name: string, errorCode: number, errorMessage: string): Result => ({ name, errorCode, errorMessage });
+  if (requestedPartitions(req.topics, broker.config.numPartitions) > MAX_PARTITIONS_PER_REQUEST)
+    return {
+      throttleTimeMs: 0,
+      topics: req.topics.map((t) => fail(t.name, ErrorCode.POLICY_VIOLATION, "Excessively large number of partitions per request.")),
+    };
   const counts = new Map<string, number>();
   for (const t of req.topics) counts.set(t.name, (counts.get(t.name) ?? 0) + 1);
-  const results: Result[] = [];
+  const results: (Result | NewTopic)[] = [];
+  const configsHidden = new Set<string>(); // topics whose configs the principal may not DESCRIBE_CONFIGS
   let mayCreateAny: boolean | undefined;
   for (const t of req.topics) {
-    const fail = (errorCode: number, errorMessage: string): Result => ({ name: t.name, errorCode, errorMessage });
     if (counts.get(t.name)! > 1) {
-      results.push(fail(ErrorCode.INVALID_REQUEST, `Create topics request contains multiple entries for the topic ${t.name}`));
+      results.push(fail(t.name, ErrorCode.INVALID_REQUEST, `Create topics request contains multiple entries for the topic ${t.name}`));
       continue;
     }
     if (!(mayCreateAny ??= ctx.authorize(AclOperation.CREATE, ResourceType.CLUSTER, CLUSTER_NAME, false)) && !ctx.authorize(AclOperation.CREATE, ResourceType.TOPIC, t.name)) {
-      results.push(fail(ErrorCode.TOPIC_AUTHORIZATION_FAILED, "Authorization failed."));
+      results.push(fail(t.name, ErrorCode.TOPIC_AUTHORIZATION_FAILED, "Authorization failed."));
       continue;
     }
     const describable = ctx.authorize(AclOperation.DESCRIBE_CONFIGS, ResourceType.TOPIC, t.name, false);
@@ -59,27 +101,34 @@ export default handler(CreateTopics, (req, ctx) => {
         if (bad) throw new TopicError(ErrorCode.INVALID_CONFIG, bad);
         if (c.value !== null) configs[c.name] = c.value.trim();
       }
-      const topic = req.validateOnly ? null : broker.topics.create(t.name, partitions, configs, false, rf);
-      results.push({
-        name: t.name,
-        topicId: topic?.id,
-        errorCode: ErrorCode.NONE,
-        errorMessage: null,
-        numPartitions: partitions,
-        replicationFactor: rf,
-        topicConfigErrorCode: describable ? ErrorCode.NONE : ErrorCode.TOPIC_AUTHORIZATION_FAILED,
-        configs: (describable ? effectiveTopicConfigs(configs, broker.config) : []).map((c) => ({
-          name: c.name,
-          value: c.value,
-          readOnly: false,
-          configSource: c.configSource,
-          isSensitive: false,
-        })),
-      });
+      if (!describable) configsHidden.add(t.name);
+      results.push({ name: t.name, partitions, configs, replicationFactor: rf });
     } catch (e) {
       if (!(e instanceof TopicError)) throw e;
-      results.push(fail(e.code, e.message));
+      results.push(fail(t.name, e.code, e.message));
     }
   }
-  return { throttleTimeMs: 0, topics: results };
+  const specs = results.filter((r): r is NewTopic => "partitions" in r);
+  if (req.validateOnly || specs.length === 0)
+    return { throttleTimeMs: 0, topics: results.map((r) => ("partitions" in r ? success(broker, r, undefined, !configsHidden.has(r.name)) : r)) };
+  const shortage = fileDescriptorShortage(specs.reduce((n, s) => n + s.partitions, 0));
+  if (shortage) return { throttleTimeMs: 0, topics: results.map((r) => ("partitions" in r ? fail(r.name, ErrorCode.POLICY_VIOLATION, shortage) : r)) };
+  let created: (Topic | Error)[];
+  try {
+    created = await broker.topics.createTopics(specs);
+  } catch (e) {
+    if (!(e instanceof TopicError)) throw e; // the catalogue could not be written (a full volume)
+    return { throttleTimeMs: 0, topics: results.map((r) => ("partitions" in r ? fail(r.name, e.code, e.message) : r)) };
+  }
+  const outcome = new Map(specs.map((s, i) => [s, created[i]!]));
+  return {
+    throttleTimeMs: 0,
+    topics: results.map((r) => {
+      if (!("partitions" in r)) return r;
+      const topic = outcome.get(r)!;
+      if (topic instanceof StorageError) return fail(r.name, ErrorCode.KAFKA_STORAGE_ERROR, `Could not create the partition logs: ${topic.message}`);
+      if (topic instanceof Error) return fail(r.name, ErrorCode.UNKNOWN_SERVER_ERROR, `Could not create the partition logs: ${topic.message}`);
+      return success(broker, r, topic.id, !configsHidden.has(r.name));
+    }),
+  };
 });

@@ -2,7 +2,9 @@
 // entry with neither or both is INVALID_REQUEST, a name or id given twice gets one INVALID_REQUEST
 // answer ("Duplicate topic name." / "Duplicate topic id."), so does a name that maps to an id also
 // given; an unknown id is UNKNOWN_TOPIC_ID, an unknown name UNKNOWN_TOPIC_OR_PARTITION. Deletion is
-// immediate: the partitions' files are removed once the catalogue no longer lists the topic. Kafka
+// immediate: the partitions' files are removed once the catalogue no longer lists the topic, in slices
+// so other connections are served meanwhile (the answer comes when they are gone; until then the name
+// cannot be re-created). Kafka
 // shuffles its answers; Brook keeps the request's order. A catalogue that cannot be written (a full
 // volume) leaves the topic in place and answers KAFKA_STORAGE_ERROR.
 // With an authorizer (Kafka's controller rules): DELETE on the cluster allows every topic; otherwise a
@@ -25,7 +27,7 @@ interface Result {
   errorMessage: string | null;
 }
 
-export default handler(DeleteTopics, (req, ctx) => {
+export default handler(DeleteTopics, async (req, ctx) => {
   const { broker, version } = ctx;
   const wanted =
     version >= 6
@@ -100,23 +102,28 @@ export default handler(DeleteTopics, (req, ctx) => {
   }
 
   // Everything is resolved before anything is deleted, so the order of the entries does not matter.
-  for (const [name, result] of doomed) {
-    const partitions = broker.topics.get(name)?.partitions ?? [];
+  if (doomed.size > 0) {
+    const partitions = [...doomed.keys()].flatMap((name) => broker.topics.get(name)?.partitions ?? []);
+    let deleted = true;
     try {
-      broker.topics.delete(name);
+      await broker.topics.deleteTopics([...doomed.keys()]); // gone from lookups at once, files in slices
     } catch (e) {
       if (!(e instanceof TopicError)) throw e;
-      Object.assign(result, { errorCode: e.code, errorMessage: e.message }); // the catalogue could not be written
-      continue;
+      for (const result of doomed.values()) Object.assign(result, { errorCode: e.code, errorMessage: e.message }); // the catalogue could not be written
+      deleted = false;
     }
-    for (const p of partitions) broker.notifyAppend(p); // long-polling fetches answer now, with the error
-    try {
-      broker.groups.deleteTopicOffsets(name); // as Kafka: a deleted topic's committed offsets go too
-    } catch (e) {
-      if (!(e instanceof StorageError)) throw e;
-      broker.log.warn(`the committed offsets of deleted topic ${name} go at the next offset expiry: ${e.message}`);
+    if (deleted) {
+      for (const p of partitions) broker.notifyAppend(p); // long-polling fetches answer now, with the error
+      for (const name of doomed.keys()) {
+        try {
+          broker.groups.deleteTopicOffsets(name); // as Kafka: a deleted topic's committed offsets go too
+        } catch (e) {
+          if (!(e instanceof StorageError)) throw e;
+          broker.log.warn(`the committed offsets of deleted topic ${name} go at the next offset expiry: ${e.message}`);
+        }
+        broker.metrics.forgetTopic(name); // and its BrokerTopicMetrics
+      }
     }
-    broker.metrics.forgetTopic(name); // and its BrokerTopicMetrics
   }
   function remove(name: string, topicId: string): Result {
     const result = { name, topicId, errorCode: ErrorCode.NONE, errorMessage: null };

@@ -488,10 +488,13 @@ export class PartitionLog implements DirMember {
     return null;
   }
 
-  /** The first batch carrying the largest maxTimestamp (ListOffsets MAX_TIMESTAMP), or null if empty. */
+  /**
+   * The first batch carrying the largest maxTimestamp (ListOffsets MAX_TIMESTAMP), or null if empty or
+   * no batch carries a timestamp (a segment of such batches has no max timestamp position).
+   */
   maxTimestampBatch(): BatchRef | null {
     let best: Segment | null = null;
-    for (const s of this.segs) if (s.size > 0 && (best === null || s.maxTimestamp > best.maxTimestamp)) best = s;
+    for (const s of this.segs) if (s.size > 0 && s.maxTimestampPos >= 0 && (best === null || s.maxTimestamp > best.maxTimestamp)) best = s;
     return best ? batchRef(best, best.maxTimestampPos) : null;
   }
 

@@ -5,7 +5,7 @@
 // client over its quota gets throttle_time_ms and its connection is muted for that long.
 import { requestCodec, responseCodec } from "../../protocol/codec.ts";
 import { ErrorCode, ProtocolError } from "../../protocol/errors.ts";
-import { API_VERSIONS_KEY, beginResponse, endFrame, readRequestHeader, skipHeaderTags, type RequestHeader } from "../../protocol/header.ts";
+import { API_VERSIONS_KEY, beginResponse, endFrame, endFrameParts, readRequestHeader, skipHeaderTags, type RequestHeader } from "../../protocol/header.ts";
 import { Reader } from "../../protocol/reader.ts";
 import type { ApiDefinition, Field } from "../../protocol/types.ts";
 import { Writer } from "../../protocol/writer.ts";
@@ -13,7 +13,7 @@ import { NO_RESPONSE, apiVersionsList, type BrokerContext, type ListenerContext,
 import type { Logger } from "../log.ts";
 import { DROP, connectionFaults, interceptRequest, type Outcome } from "../faults/intercept.ts";
 import { requestAuthorizer } from "../acl/authorizer.ts";
-import type { Responder } from "./connection.ts";
+import type { Responder, ResponseFrame } from "./connection.ts";
 import type { QuotaEnforcer } from "../quotas/client-quotas.ts";
 
 /** What dispatch may do to the connection a request came on. */
@@ -68,6 +68,14 @@ export function encodeResponse(def: ApiDefinition, version: number, correlationI
   const sizeAt = beginResponse(w, correlationId, def.key, flexible);
   responseCodec(def, version).encode(w, body as never);
   return endFrame(w, sizeAt);
+}
+
+/** Like encodeResponse, but large record data stays shared with the log (parts written back to back). */
+export function encodeResponseFrame(def: ApiDefinition, version: number, correlationId: number, body: unknown): ResponseFrame {
+  const w = new Writer(256, { share: true });
+  const sizeAt = beginResponse(w, correlationId, def.key, version >= def.flexible);
+  responseCodec(def, version).encode(w, body as never);
+  return endFrameParts(w, sizeAt);
 }
 
 function hasTopLevelError(fields: readonly Field[]): boolean {
@@ -141,10 +149,17 @@ export function createResponder(
     const quota = quotaCheck(broker.quotas, def, session.principal, header.clientId ?? "", frame.length, channel);
     quota?.before(request);
     const encode = (body: unknown): Uint8Array => encodeResponse(def, version, header.correlationId, body);
-    const finish = (body: unknown): Uint8Array | null => {
-      const response = quota ? quota.after(body, encode) : body === NO_RESPONSE ? null : encode(body);
+    const finish = (body: unknown): ResponseFrame | null => {
+      // Without a quota to charge, record data stays shared with the log (no copy into the frame).
+      const response = quota ? quota.after(body, encode) : body === NO_RESPONSE ? null : encodeResponseFrame(def, version, header.correlationId, body);
       metrics?.record(version, startedAt, response === null ? null : body);
       return response;
+    };
+    const failed = (e: unknown): Uint8Array | "close" => {
+      log.error(`${def.name} v${version} from ${peer} failed: ${(e as Error).stack ?? e}`);
+      metrics?.recordFailure(version, startedAt, ErrorCode.UNKNOWN_SERVER_ERROR);
+      if (!hasTopLevelError(def.response)) return "close";
+      return encodeResponse(def, version, header.correlationId, errorBody(def.response, ErrorCode.UNKNOWN_SERVER_ERROR));
     };
     if (broker.faults.engaged) {
       // Fault injection (src/faults): the only cost to the hot path is the branch above.
@@ -156,19 +171,18 @@ export function createResponder(
           return hasTopLevelError(def.response) ? errorBody(def.response, ErrorCode.UNKNOWN_SERVER_ERROR) : DROP;
         },
       });
-      const settle = (o: Outcome): Uint8Array | null | "close" => (o === DROP ? "close" : finish(o));
+      const settle = (o: Outcome): ResponseFrame | null | "close" => (o === DROP ? "close" : finish(o));
       if (out instanceof Promise) return { response: out.then(settle) };
       return out === DROP ? "close" : { response: finish(out) };
     }
     try {
       const out = handler.handle(request as never, ctx);
-      if (out instanceof Promise) return { response: out.then(finish) };
+      // An asynchronous handler (or its response's encoding) failing is answered like a synchronous one.
+      if (out instanceof Promise) return { response: out.then(finish).catch(failed) };
       return { response: finish(out) };
     } catch (e) {
-      log.error(`${def.name} v${version} from ${peer} failed: ${(e as Error).stack ?? e}`);
-      metrics?.recordFailure(version, startedAt, ErrorCode.UNKNOWN_SERVER_ERROR);
-      if (!hasTopLevelError(def.response)) return "close";
-      return { response: encodeResponse(def, version, header.correlationId, errorBody(def.response, ErrorCode.UNKNOWN_SERVER_ERROR)) };
+      const response = failed(e);
+      return response === "close" ? "close" : { response };
     }
   };
 }

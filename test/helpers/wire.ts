@@ -263,6 +263,19 @@ export class RawClient {
     this.socket.write(b);
   }
 
+  /** Stops reading from the socket (a client that does not read its responses) / starts again. */
+  pauseReading(): void {
+    this.socket.pause();
+  }
+  resumeReading(): void {
+    this.socket.resume();
+  }
+
+  /** Response frames received and not yet taken with next(). */
+  get pendingFrames(): number {
+    return this.frames.length;
+  }
+
   /** The next response frame, or "closed". Rejects only if neither happens within timeoutMs (a hang). */
   next(timeoutMs = 10_000): Promise<RawEvent> {
     const f = this.frames.shift();

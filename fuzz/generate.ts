@@ -219,7 +219,12 @@ class Generator {
         }
       }
     }
-    if (type.kind === "struct") return this.fields(type.fields, version, flexible, path);
+    if (type.kind === "struct") {
+      if (!nullable) return this.fields(type.fields, version, flexible, path);
+      // A nullable struct starts with a presence byte: -1 null, 1 present.
+      if (r.chance(0.3)) return int8(-1, name);
+      return seq(int8(1, name), this.fields(type.fields, version, flexible, path));
+    }
     // Arrays: a few elements, more for arrays of plain values.
     if (nullable && r.chance(0.1)) return array(null, widePrefix);
     const n = r.chance(0.85) ? r.range(/topics|Topics|topicData|partitions|partitionData/.test(name) ? 1 : 0, 3) : r.range(4, 12);

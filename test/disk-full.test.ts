@@ -236,6 +236,12 @@ describe("a full log dir", () => {
     });
     expect(res.responses[0]!.errorCode).toBe(0);
     await keepWhenSpaceIsBack("after-retention");
+    // Back to keeping everything, or the next test's filling races retention (every 100 ms here).
+    const reset = await client.request(IncrementalAlterConfigs, 0, {
+      resources: [{ resourceType: 2, resourceName: "fill", configs: [{ name: "retention.bytes", configOperation: 1, value: null }] }],
+      validateOnly: false,
+    });
+    expect(reset.responses[0]!.errorCode).toBe(0);
   });
 
   test("a deleted topic frees space and appends resume", async () => {

@@ -447,7 +447,10 @@ export class Segment {
     if (!this.sealed && buf && (this.idxHeaderWritten ? fileEntries > n : buf.length > 0)) truncateIndex(this.indexPath, this.idxHeaderWritten ? INDEX_HEADER + n * INDEX_ENTRY : 0);
     if (this.size === 0) return;
     if (complete) {
-      for (let i = 0; i < pending.length; i += 3) this.pushEntry(pending[i]!, pending[i + 2]!, pending[i + 1]!);
+      // Entries the file already holds are not taken twice: a summary from when the segment was active
+      // (its entries inline) meets the complete index file written when it was sealed.
+      const lastPos = this.idxCount > 0 ? this.idxPos[this.idxCount - 1]! : -1;
+      for (let i = 0; i < pending.length; i += 3) if (pending[i + 2]! > lastPos) this.pushEntry(pending[i]!, pending[i + 2]!, pending[i + 1]!);
       this.lastIndexedPos = this.idxPos[this.idxCount - 1]!;
       return;
     }
@@ -951,7 +954,8 @@ function encodeIndexTail(t: number[]): (number | null)[] {
     else {
       const prevTs = t[i - 2]!;
       out[i] = t[i]! - t[i - 3]!;
-      out[i + 1] = prevTs === -Infinity ? ts : ts - prevTs;
+      // -Infinity has no JSON: null stands for it wherever it comes (always absolute)
+      out[i + 1] = ts === -Infinity ? null : prevTs === -Infinity ? ts : ts - prevTs;
       out[i + 2] = t[i + 2]! - t[i - 1]!;
     }
   }
@@ -964,12 +968,12 @@ export function decodeIndexTail(d: unknown): number[] | null {
   const out: number[] = new Array(d.length);
   for (let i = 0; i < d.length; i += 3) {
     const [o, ts, pos] = [d[i], d[i + 1], d[i + 2]];
-    if (typeof o !== "number" || typeof pos !== "number" || (typeof ts !== "number" && !(i === 0 && ts === null))) return null;
+    if (typeof o !== "number" || typeof pos !== "number" || (typeof ts !== "number" && ts !== null)) return null;
     if (i === 0) (out[0] = o), (out[1] = ts ?? -Infinity), (out[2] = pos);
     else {
       const prevTs = out[i - 2]!;
       out[i] = out[i - 3]! + o;
-      out[i + 1] = prevTs === -Infinity ? (ts as number) : prevTs + (ts as number);
+      out[i + 1] = ts === null ? -Infinity : prevTs === -Infinity ? ts : prevTs + ts;
       out[i + 2] = out[i - 1]! + pos;
     }
   }

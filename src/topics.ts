@@ -17,6 +17,7 @@ import { PartitionLog, type LogConfig } from "./log/partition-log.ts";
 import { logReadStats } from "./log/segment.ts";
 import type { Logger } from "./log.ts";
 import type { BrokerConfig } from "./config.ts";
+import { CRASH_POINTS, crashPoint } from "./crash-points.ts";
 
 export interface Partition {
   topic: string;
@@ -256,6 +257,7 @@ export class TopicStore {
       this.topics.set(name, topic);
       this.byTopicId.set(topic.id, topic);
       this.dirOf.set(name, dirs);
+      if (CRASH_POINTS) crashPoint("topic.create.before-persist");
       this.persist();
       this.retiredEpochs.delete(name);
     } catch (e) {
@@ -313,6 +315,7 @@ export class TopicStore {
         topic.partitions.push(this.openPartition(topic, i, dir));
       }
       this.dirOf.set(name, dirs);
+      if (CRASH_POINTS) crashPoint("partitions.add.before-persist");
       this.persist();
     } catch (e) {
       for (const p of topic.partitions.splice(had)) p.log.delete();
@@ -351,6 +354,7 @@ export class TopicStore {
       else this.retiredEpochs.set(name, retired);
       throw this.storageFailure(`deleting topic ${name}`, e);
     }
+    if (CRASH_POINTS) crashPoint("topic.delete.after-persist");
     for (const p of topic.partitions) p.log.delete();
     this.log.info(`deleted topic ${name}`);
     return true;
@@ -432,6 +436,7 @@ export function writeFileAtomic(path: string, text: string): void {
   } finally {
     closeSync(fd);
   }
+  if (CRASH_POINTS) crashPoint("atomic-write.before-rename");
   renameSync(tmp, path);
 }
 

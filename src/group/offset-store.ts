@@ -29,6 +29,7 @@ import { FRAME_HEADER, concat, frame, syncDir, writeAll } from "../framed-file.t
 import type { Logger } from "../log.ts";
 import { isNoSpace } from "../log/os.ts";
 import { StorageError } from "../log/storage-error.ts";
+import { CRASH_POINTS, crashPoint } from "../crash-points.ts";
 
 export const OFFSETS_FILE = "brook-consumer-offsets.log";
 
@@ -301,6 +302,7 @@ export class OffsetStore {
     }
     this.size += body.length;
     this.records += recs.length;
+    if (CRASH_POINTS) crashPoint("offsets.after-append");
   }
 }
 

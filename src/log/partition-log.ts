@@ -35,6 +35,7 @@ import { Change, LogDir, writeDurably, type DirMember, type PartitionCheckpoint 
 import { SEGMENT_FILE_RE, Segment, indexPathOf, segmentFileName, segmentMetaJson, type SegmentMeta } from "./segment.ts";
 import { StorageError } from "./storage-error.ts";
 import { LeaderEpochCache } from "./leader-epochs.ts";
+import { CRASH_POINTS, crashPoint } from "../crash-points.ts";
 
 export interface LogConfig {
   /** segment.bytes: roll when the next append wouldn't fit. */
@@ -428,9 +429,11 @@ export class PartitionLog implements DirMember {
     let seg = this.active;
     const roll = seg.size > 0 && (seg.size + batches.length > this.config.segmentBytes || now - seg.firstAppendAt > this.config.segmentMs);
     this.logDir.journal(this, roll ? Change.Segments : Change.Appended);
+    if (CRASH_POINTS) crashPoint("append.after-journal");
     try {
       if (roll) seg = this.roll(batches.length);
       seg.append(batches, seg.nextOffset, now, this.epoch);
+      if (CRASH_POINTS) crashPoint("append.after-write");
     } catch (e) {
       throw this.logDir.writeFailed(e, seg.path);
     }
@@ -452,6 +455,7 @@ export class PartitionLog implements DirMember {
   private roll(needBytes: number): Segment {
     const old = this.active;
     const next = Segment.create(this.dir, old.nextOffset, Math.max(this.config.segmentBytes, needBytes), this.config.indexIntervalBytes);
+    if (CRASH_POINTS) crashPoint("roll.after-create");
     const durableUpTo = next.baseOffset;
     const sealed = old.seal();
     this.segs.push(next);
@@ -568,6 +572,7 @@ export class PartitionLog implements DirMember {
     for (const s of gone) {
       s.release();
       removeSegmentFiles(s.path);
+      if (CRASH_POINTS && gone.length > 1) crashPoint("retention.between-segments");
     }
     return n;
   }

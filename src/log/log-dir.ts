@@ -31,6 +31,7 @@ import type { Logger } from "../log.ts";
 import { bootId, isNoSpace, syncFilesystem, volumeSpace } from "./os.ts";
 import { decodeIndexTail, segmentMetaJson, type SegmentMeta } from "./segment.ts";
 import { StorageError } from "./storage-error.ts";
+import { CRASH_POINTS, crashPoint } from "../crash-points.ts";
 
 export const LOG_CHECKPOINT_FILE = "brook-log-checkpoint.json";
 export const CLEAN_SHUTDOWN_FILE = ".brook-clean-shutdown";
@@ -141,11 +142,18 @@ function entryJson(c: PartitionCheckpoint): string {
   return `{${c.topicId !== undefined ? `"t":${JSON.stringify(c.topicId)},` : ""}"s":${c.logStartOffset},"r":${c.recoveryPoint},"g":[${c.segments.map(segmentMetaJson).join(",")}]${producers}}`;
 }
 
+/** The file's JSON; null when it is missing, and { unreadable: reason } when it cannot be parsed. */
 function readJson(file: string): unknown {
+  let text: string;
   try {
-    return JSON.parse(fs.readFileSync(file, "utf8"));
+    text = fs.readFileSync(file, "utf8");
   } catch {
     return null;
+  }
+  try {
+    return JSON.parse(text);
+  } catch (e) {
+    return { unreadable: `${(e as Error).message} (${text.length} bytes)` };
   }
 }
 
@@ -204,6 +212,11 @@ export class LogDir {
     const ckpt = readJson(path.join(dir, LOG_CHECKPOINT_FILE)) as CheckpointFile | null;
     const marker = readJson(path.join(dir, CLEAN_SHUTDOWN_FILE)) as { generation?: number } | null;
     const usable = ckpt !== null && ckpt.version === CHECKPOINT_VERSION && typeof ckpt.logs === "object" && ckpt.logs !== null;
+    if (ckpt !== null && !usable)
+      this.log?.warn(
+        `${path.join(dir, LOG_CHECKPOINT_FILE)} is unusable (${(ckpt as { unreadable?: string }).unreadable ?? `version ${JSON.stringify(ckpt.version)}`}): ` +
+          "every partition in the dir is recovered from its segments",
+      );
     this.generation = usable && Number.isSafeInteger(ckpt.generation) ? ckpt.generation : 0;
     if (usable) {
       for (const [name, e] of Object.entries(ckpt.logs)) {
@@ -382,7 +395,9 @@ export class LogDir {
         await fs.promises.writeFile(tmp, body);
         // Renamed on this thread, so a final checkpoint written by close() can't be overtaken.
         if (this.closed) return void fs.rmSync(tmp, { force: true });
+        if (CRASH_POINTS) crashPoint("checkpoint.before-rename");
         fs.renameSync(tmp, file);
+        if (CRASH_POINTS) crashPoint("checkpoint.after-rename");
       } catch (e) {
         fs.rmSync(tmp, { force: true });
         throw e;
@@ -446,6 +461,7 @@ export class LogDir {
     const generation = ++this.generation;
     const file = path.join(this.path, LOG_CHECKPOINT_FILE);
     writeDurably(file, `${file}.tmp.final`, this.serialize(this.capture().entries, generation));
+    if (CRASH_POINTS) crashPoint("close.before-marker");
     writeDurably(path.join(this.path, CLEAN_SHUTDOWN_FILE), path.join(this.path, CLEAN_SHUTDOWN_FILE + ".tmp"), JSON.stringify({ generation }));
     syncDir(this.path);
     this.switchJournal(generation);

@@ -66,3 +66,60 @@ describe("checkpoint encoding", () => {
     expect(decodeIndexTail(parsed[8])).toEqual(tail);
   });
 });
+
+describe("compaction", () => {
+  test("a checkpoint taken while the cleaner rewrites a segment, then a crash: the rewritten segment is not described by the old summary", async () => {
+    const { compactLog } = await import("../src/log/cleaner.ts");
+    const { encodeBatch } = await import("../protocol/records/records.ts");
+    const { Change } = await import("../src/log/log-dir.ts");
+    const root = await newDir();
+    const dir = path.join(root, "c-0");
+    let clock = 1_000_000;
+    const config = { segmentBytes: 1 << 20, segmentMs: 1000, indexIntervalBytes: 512, now: () => clock };
+    let logDir = LogDir.open(root, { minFreeBytes: 0 });
+    const log = PartitionLog.open(dir, config, { logDir });
+    const put = (key: string, i: number) => log.append(encodeBatch({ records: [{ key, value: `value-${i}`.padEnd(80, ".") }] }));
+    for (let i = 0; i < 30; i++) put(`unique-${i}`, i); // a segment the cleaner leaves as it is
+    clock += 2000;
+    for (let i = 0; i < 20; i++) put(`k${i % 4}`, i); // the one it rewrites
+    clock += 2000;
+    put("k0", 99); // rolls: the second segment is sealed
+    expect(log.segments.length).toBe(3);
+    await logDir.checkpoint();
+    const markedBefore = log.journalMark.generation; // the roll's, in the journal before that checkpoint
+    let checkpoint: Promise<void> | null = null;
+    const result = await compactLog(log, {
+      deleteRetentionMs: 0,
+      sliceMs: 0,
+      now: () => clock,
+      // Between slices, once the cleaner has announced its change: a periodic checkpoint comes.
+      shouldStop: () => {
+        if (!checkpoint && log.journalMark.generation > markedBefore && log.journalMark.change === Change.Segments) checkpoint = logDir.checkpoint();
+        return false;
+      },
+    });
+    expect([result!.segmentsRewritten, result!.segmentsRemoved]).toEqual([1, 0]);
+    expect(checkpoint).not.toBeNull();
+    await checkpoint;
+    const expected = log.segments.map((s) => [s.baseOffset, s.size]);
+    // The process dies here.
+
+    logDir = LogDir.open(root, { minFreeBytes: 0 });
+    const again = PartitionLog.open(dir, config, { logDir });
+    expect(again.segments.map((s) => [s.baseOffset, s.size])).toEqual(expected);
+    for (const s of again.segments) expect(fs.statSync(s.path).size).toBeGreaterThanOrEqual(s.size);
+    for (let o = again.logStartOffset; o < again.logEndOffset; ) {
+      const b = again.read(o, 1 << 20)!;
+      expect(b.length).toBeGreaterThan(0);
+      const v = new DataView(b.buffer, b.byteOffset);
+      let pos = 0, last = o;
+      while (pos < b.length) {
+        last = Number(v.getBigInt64(pos)) + v.getInt32(pos + 23);
+        pos += v.getInt32(pos + 8) + 12;
+      }
+      o = last + 1;
+    }
+    again.close();
+    logDir.close();
+  });
+});

@@ -353,6 +353,9 @@ async function cleanSegment(
 
     // The swap: one synchronous step, so nothing can change the log in between.
     if (log.isClosed || !log.sealedSegments().includes(seg)) throw new Aborted();
+    // Announced again: a checkpoint taken since the first announcement describes the old segment, and the
+    // journal after it must say that the segments changed (once per checkpoint, so usually no write).
+    log.segmentsChanging();
     if (CRASH_POINTS) crashPoint("cleaner.before-swap");
     // The old index goes first: a crash after the rename must not pair it with the new file.
     fs.rmSync(seg.indexPath, { force: true });

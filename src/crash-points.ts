@@ -12,6 +12,7 @@
 //   close.before-marker         clean shutdown: final checkpoint written, clean-shutdown marker not yet
 //   atomic-write.before-rename  a small file (topic catalogue, producer ids, ...) written, not yet renamed
 //   topic.create.before-persist partition directories of a new topic exist, the catalogue does not list it
+//   topic.delete.after-rename   a partition directory of a topic being deleted is renamed to *-delete
 //   topic.delete.after-persist  the catalogue no longer lists a topic, its directories are still there
 //   partitions.add.before-persist new partition directories exist, the catalogue has the old count
 //   retention.between-segments  retention removed one segment of several it will remove

@@ -123,3 +123,37 @@ describe("compaction", () => {
     logDir.close();
   });
 });
+
+describe("topic deletion", () => {
+  // DeleteTopics killed between its steps; the topic is then created again under the same name.
+  for (const [point, deleted] of [
+    ["topic.delete.after-rename", "finished at the restart (the catalogue still listed it)"],
+    ["topic.delete.after-persist", "already in the catalogue; its renamed directories are removed"],
+  ] as const) {
+    test(`a crash at ${point}: the deletion is ${deleted}, and the re-created topic holds nothing of the old one`, async () => {
+      const { spawnBroker } = await import("./helpers/broker.ts");
+      const { Wire, batch, dataValues } = await import("./helpers/txn.ts");
+      const { DeleteTopics } = await import("../protocol/apis/20-delete-topics.ts");
+      const dir = await newDir();
+      const first = await spawnBroker({ dataDir: dir, env: { BROOK_CRASH_POINT: `${point}:1` } });
+      try {
+        const w = await Wire.connect(first.address);
+        await w.createTopic("t", 1);
+        expect((await w.produce("t", 0, batch(null, 0, ["old-1", "old-2"]))).errorCode).toBe(0);
+        await expect(w.client.request(DeleteTopics, 4, { topicNames: ["t"], timeoutMs: 5000 })).rejects.toThrow(/closed/);
+        expect(await first.exited).toBeNull(); // killed at the crash point
+        expect(fs.readdirSync(dir).filter((f) => f.endsWith("-delete"))).toHaveLength(1);
+      } finally {
+        await first.kill();
+      }
+      await using second = await spawnBroker({ dataDir: dir });
+      await using w = await Wire.connect(second.address);
+      expect((await w.fetch("t", 0, 0, 0)).errorCode).toBe(3); // UNKNOWN_TOPIC_OR_PARTITION: deleted
+      expect(fs.readdirSync(dir).filter((f) => f.startsWith("t-"))).toEqual([]);
+      await w.createTopic("t", 1);
+      expect((await w.produce("t", 0, batch(null, 0, ["new-1"]))).baseOffset).toBe(0);
+      expect(dataValues((await w.fetch("t", 0, 0, 0)).records)).toEqual(["new-1"]);
+      if (point.endsWith("rename")) expect(second.output().stderr).toMatch(/topic t: finishing its deletion/);
+    });
+  }
+});

@@ -66,6 +66,8 @@ export interface OpenOptions {
   logDir?: LogDir;
   /** the topic's id: a checkpoint entry of another topic by the same name is ignored */
   topicId?: string;
+  /** recover from the directory whatever the checkpoint says (its directory went missing) */
+  recover?: boolean;
 }
 
 export interface AppendOptions {
@@ -176,7 +178,7 @@ export class PartitionLog implements DirMember {
     const entry = logDir.take(dirName, opts.topicId);
     // After a crash: unchanged since the checkpoint (per the journals) is as good as a clean shutdown;
     // only appended, the active segment's tail is walked; anything else, the directory is recovered.
-    const change = entry && entry.segments.length > 0 ? (logDir.clean ? Change.None : logDir.changeSince(dirName)) : null;
+    const change = entry && entry.segments.length > 0 && !opts.recover ? (logDir.clean ? Change.None : logDir.changeSince(dirName)) : null;
     let log: PartitionLog | null = null;
     if (change === Change.None) log = PartitionLog.fromCheckpoint(dir, dirName, logDir, opts.topicId, cfg, entry!);
     else if (change === Change.Appended) log = PartitionLog.recoverTail(dir, dirName, logDir, opts.topicId, cfg, entry!);
@@ -282,9 +284,12 @@ export class PartitionLog implements DirMember {
     });
     let start = Math.max(entry?.logStartOffset ?? 0, legacy?.logStartOffset ?? 0, startFile ?? 0);
     if (segs.length === 0) {
-      // Never hand out an offset twice, even if the segment files were removed behind our back.
+      // Never hand out an offset twice, even if the segment files were removed behind our back; and
+      // nothing below the new segment exists.
       const lastKnown = entry?.segments.at(-1)?.nextOffset ?? 0;
-      segs.push(Segment.create(dir, Math.max(0, start, recoveryPoint, lastKnown), cfg.segmentBytes, cfg.indexIntervalBytes));
+      const base = Math.max(0, start, recoveryPoint, lastKnown);
+      segs.push(Segment.create(dir, base, cfg.segmentBytes, cfg.indexIntervalBytes));
+      start = base;
     } else {
       // The recorded start may lie below the first segment once compaction emptied and removed it; if
       // the first segment is not the one recorded, retention removed segments since: start at it.
@@ -697,14 +702,14 @@ export class PartitionLog implements DirMember {
     if (this.logDir.isStandalone) this.logDir.close();
   }
 
-  /** DeleteTopics: forget the log and remove its directory. */
-  delete(): void {
+  /** DeleteTopics: forget the log and remove its directory (`at`: where it was renamed to, if it was). */
+  delete(at = this.dir): void {
     this.closed = true;
     for (const s of this.segs) s.release();
     this.segs = [Segment.create(this.dir, this.logEndOffset, 0, this.cfg.indexIntervalBytes)];
     this.logDir.unregister(this);
     if (this.logDir.isStandalone) this.logDir.abandon();
-    fs.rmSync(this.dir, { recursive: true, force: true });
+    fs.rmSync(at, { recursive: true, force: true });
   }
 }
 

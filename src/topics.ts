@@ -165,7 +165,7 @@ export class TopicStore {
     let rewrite = false;
     if (read.kind === "ok") catalogue = read.catalogue;
     else {
-      const withData = [...found.partitions].filter(([name, parts]) => [...parts].some(([i, dir]) => holdsData(join(dir, `${name}-${i}`)))).map(([name]) => name);
+      const withData = [...found.partitions].filter(([name, parts]) => [...parts].some(([i, dir]) => holdsData(join(dir, `${name}-${i}`)))).map(([name]) => name).sort();
       if (read.kind === "missing" && withData.length === 0) catalogue = { topics: [] };
       else if (!this.storage.rebuildCatalogue) throw new Error(catalogueRefusal(file, read.kind === "missing" ? null : read.reason, withData));
       else {

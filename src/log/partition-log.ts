@@ -178,7 +178,10 @@ export class PartitionLog implements DirMember {
     const entry = logDir.take(dirName, opts.topicId);
     // After a crash: unchanged since the checkpoint (per the journals) is as good as a clean shutdown;
     // only appended, the active segment's tail is walked; anything else, the directory is recovered.
-    const change = entry && entry.segments.length > 0 && !opts.recover ? (logDir.clean ? Change.None : logDir.changeSince(dirName)) : null;
+    let change = entry && entry.segments.length > 0 && !opts.recover ? (logDir.clean ? Change.None : logDir.changeSince(dirName)) : null;
+    // After a crash the journal is checked against the files: a lost or cut journal line must not hide
+    // an append or a roll (two stats, no data read).
+    if (change === Change.None && !logDir.clean) change = changeSeenOnDisk(dir, entry!);
     let log: PartitionLog | null = null;
     if (change === Change.None) log = PartitionLog.fromCheckpoint(dir, dirName, logDir, opts.topicId, cfg, entry!);
     else if (change === Change.Appended) log = PartitionLog.recoverTail(dir, dirName, logDir, opts.topicId, cfg, entry!);
@@ -216,6 +219,7 @@ export class PartitionLog implements DirMember {
       return null; // e.g. the file the first append was to create is not there
     }
     if (!active || active.size < last.size) return null;
+    if (active.cutBytes) logDir.warn(`${active.path}: ${active.cutBytes} bytes from position ${active.size} on are not valid batches (a write cut short): cut off`);
     const segs = e.segments.slice(0, -1).map((m) => Segment.fromMeta(path.join(dir, segmentFileName(m.baseOffset)), m, { ...opts, sealed: true }));
     segs.push(active);
     const log = new PartitionLog(dir, dirName, logDir, topicId, cfg, segs, e.logStartOffset, e.recoveryPoint);
@@ -279,8 +283,12 @@ export class PartitionLog implements DirMember {
           seg = Segment.recover(file, base, { ...opts, sealed: true, verifyCrc: !legacyClean && nextBase > recoveryPoint });
         }
       }
+      if (seg?.cutBytes) logDir.warn(`${file}: ${seg.cutBytes} bytes from position ${seg.size} on are not valid batches (a write cut short, or damage): cut off`);
       if (seg) segs.push(seg);
-      else removeSegmentFiles(file); // a sealed segment without a single valid batch
+      else {
+        logDir.warn(`${file}: no valid batch in it (a write cut short, or damage): removed`);
+        removeSegmentFiles(file); // a sealed segment without a single valid batch
+      }
     });
     let start = Math.max(entry?.logStartOffset ?? 0, legacy?.logStartOffset ?? 0, startFile ?? 0);
     if (segs.length === 0) {
@@ -717,6 +725,18 @@ function batchRef(seg: Segment, pos: number): BatchRef {
   const batch = seg.batchAt(pos);
   const baseOffset = seg.offsetAt(pos);
   return { batch, baseOffset, lastOffset: baseOffset + dataView(batch).getInt32(LAST_OFFSET_DELTA) };
+}
+
+/**
+ * How a partition the journal calls unchanged looks on disk: its active segment longer than the
+ * checkpoint says (or shorter, or gone) or a segment after it means the journal missed something.
+ */
+function changeSeenOnDisk(dir: string, e: PartitionCheckpoint): Change | null {
+  const last = e.segments[e.segments.length - 1]!;
+  const size = fs.statSync(path.join(dir, segmentFileName(last.baseOffset)), { throwIfNoEntry: false })?.size;
+  if (fs.statSync(path.join(dir, segmentFileName(last.nextOffset)), { throwIfNoEntry: false }) !== undefined && last.nextOffset !== last.baseOffset) return null;
+  if (size === undefined) return last.size === 0 ? Change.None : null;
+  return size === last.size ? Change.None : size > last.size ? Change.Appended : null;
 }
 
 /** A producer-state snapshot taken at `from`, moved to `to` (nothing with a producer id in between). */

@@ -169,6 +169,8 @@ export class Segment {
   lastReadUse = 0;
   /** recovery walked a batch with a producer id (so a producer-state snapshot from before it is stale) */
   walkedProducerIds = false;
+  /** bytes recovery cut off that were not zeros: a write cut short or damage (for its warning) */
+  cutBytes = 0;
 
   private sealed: boolean;
   /** segment.bytes when this segment was made active: the window's upper bound */
@@ -289,6 +291,7 @@ export class Segment {
       if (pos < fileSize && (o.sealed || !walked.zeroAfter)) {
         fs.ftruncateSync(fd, pos);
         seg.fileLength = pos;
+        if (!walked.zeroAfter) seg.cutBytes = fileSize - pos;
       }
       if (o.minNextOffset !== undefined && o.minNextOffset > seg.nextOffset) seg.nextOffset = o.minNextOffset;
       if (o.sealed) {
@@ -663,7 +666,12 @@ export class Segment {
         this.fileLength = window;
       }
     }
-    const m = Bun.mmap(this.path);
+    let m: Uint8Array;
+    try {
+      m = Bun.mmap(this.path);
+    } catch (e) {
+      throw new StorageError(`${this.path} cannot be mapped (${(e as Error).message}); the log recorded ${this.size} bytes in it`, this.path, false);
+    }
     logReadStats.mappingsCreated++;
     if (m.length < this.size)
       throw new StorageError(`${this.path} holds ${m.length} bytes, fewer than the ${this.size} the log recorded`, this.path, false);
@@ -684,8 +692,20 @@ export class Segment {
   private appendFd(): number {
     this.lastAppendUse = ++useClock;
     if (this.fd !== null) return this.fd;
-    const fd = fs.openSync(this.path, fs.constants.O_RDWR | fs.constants.O_CREAT, 0o644);
+    // A file that holds data is never created here: gone is an error, not an empty segment.
+    const known = this.fileExists && this.size > 0;
+    let fd: number;
+    try {
+      fd = fs.openSync(this.path, known ? fs.constants.O_RDWR : fs.constants.O_RDWR | fs.constants.O_CREAT, 0o644);
+    } catch (e) {
+      if (!known) throw e;
+      throw new StorageError(`${this.path} cannot be opened (${(e as Error).message}); the log recorded ${this.size} bytes in it`, this.path, false);
+    }
     this.fileLength = this.fileExists ? fs.fstatSync(fd).size : 0;
+    if (this.fileLength < this.size) {
+      fs.closeSync(fd);
+      throw new StorageError(`${this.path} holds ${this.fileLength} bytes, fewer than the ${this.size} the log recorded`, this.path, false);
+    }
     this.fileExists = true;
     this.fd = fd;
     fdBudget.add(this);

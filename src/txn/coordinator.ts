@@ -280,6 +280,18 @@ export class TransactionCoordinator {
     this.snapshotTimer.unref?.();
   }
 
+  /** The largest producer id a transactional id or a loaded partition's producer state holds (-1: none). */
+  maxProducerIdInUse(): number {
+    let max = -1;
+    for (const t of this.txns.values()) max = Math.max(max, t.producerId, t.lastProducerId, t.nextProducerId);
+    for (const topic of this.broker.topics.all())
+      for (const p of topic.partitions) {
+        const s = this.states.peek(p);
+        if (s) for (const pid of s.producers.keys()) if (pid > max) max = pid;
+      }
+    return max;
+  }
+
   /** Stops the timers (the broker is closing); requests from now on get COORDINATOR_NOT_AVAILABLE. */
   stop(): void {
     this.active = false;

@@ -1,6 +1,6 @@
 // startBroker(): loads configuration and topics, recovers the logs, and only then listens. The handle
 // it returns is async-disposable: `await using broker = await startBroker({ dataDir })`.
-import { existsSync, mkdirSync, readFileSync } from "node:fs";
+import { closeSync, existsSync, mkdirSync, openSync, readdirSync, renameSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { randomBytes } from "node:crypto";
 import type { Socket, TCPSocketListener } from "bun";
@@ -31,6 +31,9 @@ import { Authorizer } from "./acl/authorizer.ts";
 import { FetchSessionCache } from "./fetch-sessions.ts";
 import { ClientQuotaStore, QuotaEnforcer } from "./quotas/client-quotas.ts";
 import { ClientTelemetry } from "./telemetry/client-telemetry.ts";
+import { CATALOGUE, catalogueClusterId } from "./topic-catalogue.ts";
+import { OFFSETS_FILE } from "./group/offset-store.ts";
+import { TXN_LOG_FILE } from "./txn/txn-log.ts";
 
 export interface BrokerOptions {
   /** log directory; shorthand for the `log.dirs` property */
@@ -119,11 +122,13 @@ export class Broker implements BrokerContext {
     this.topics = new TopicStore(config.logDirs, (c) => this.logConfig(c), log, {
       minFreeBytes: config.get("brook.log.dir.min.free.bytes") as number | null,
       checkpointIntervalMs: config.get("log.flush.offset.checkpoint.interval.ms") as number,
+      rebuildCatalogue: config.get("brook.topic.catalogue.rebuild") === true,
     });
     this.maintenance = new LogMaintenance(this.topics, config, log);
     this.clusterId = this.loadMetaProperties();
+    this.topics.clusterId = this.clusterId;
     this.scram = ScramCredentialStore.open(config.logDirs[0]!);
-    this.producerIds = new ProducerIdAllocator(config.logDirs[0]!);
+    this.producerIds = new ProducerIdAllocator(config.logDirs[0]!, log);
     this.groups = GroupCoordinator.forBroker(config, log, this.topics);
     this.txn = new TransactionCoordinator(this);
     this.faults = new FaultInjector([...registry.values()].map((h) => h.api));
@@ -157,23 +162,56 @@ export class Broker implements BrokerContext {
     };
   }
 
-  /** Kafka keeps cluster and node ids in meta.properties; a log dir of another node is refused. */
+  /**
+   * Kafka keeps cluster and node ids in meta.properties; a log dir of another node is refused. A fresh
+   * log dir gets one (after the empty offsets and transaction logs, so that a dir with meta.properties
+   * but without them lost them). A used dir whose meta.properties is missing or unreadable gets it
+   * written again from the cluster id the topic catalogue keeps (or cluster.id, when set); without
+   * either the start stops. The offsets and transaction logs missing from a used dir stop it too.
+   */
   private loadMetaProperties(): string {
     const dir = this.config.logDirs[0]!;
     mkdirSync(dir, { recursive: true });
     const path = join(dir, "meta.properties");
-    if (existsSync(path)) {
-      const props = readPropertiesFile(path);
-      const nodeId = Number(props.get("node.id"));
-      if (nodeId !== this.config.nodeId)
-        throw new Error(`${path} belongs to node.id ${nodeId}, but this broker is node.id ${this.config.nodeId}`);
-      const clusterId = props.get("cluster.id")!;
-      if (this.config.clusterId && this.config.clusterId !== clusterId)
-        throw new Error(`${path} belongs to cluster ${clusterId}, not ${this.config.clusterId}`);
+    const copy = catalogueClusterId(dir);
+    const read = readMetaProperties(path);
+    if (read.kind === "ok") {
+      if (read.nodeId !== this.config.nodeId)
+        throw new Error(`${path} belongs to node.id ${read.nodeId}, but this broker is node.id ${this.config.nodeId}`);
+      if (this.config.clusterId && this.config.clusterId !== read.clusterId) throw new Error(`${path} belongs to cluster ${read.clusterId}, not ${this.config.clusterId}`);
+      if (copy !== null && copy !== read.clusterId)
+        throw new Error(
+          `${path} says cluster.id=${read.clusterId}, but ${CATALOGUE} was written for cluster ${copy}: one of them was changed or damaged. ` +
+            `Correct meta.properties (the cluster id clients have seen is most likely ${copy})`,
+        );
+      for (const f of [OFFSETS_FILE, TXN_LOG_FILE])
+        if (!existsSync(join(dir, f)))
+          throw new Error(
+            `${join(dir, f)} is missing from ${dir}, which a broker has used (meta.properties is there): ` +
+              `${f === OFFSETS_FILE ? "every consumer group's committed offsets" : "the state of every transactional id (open transactions, producer epochs)"} would be lost. ` +
+              `Restore it from a backup; or create it empty (touch ${join(dir, f)}) to start without ${f === OFFSETS_FILE ? "committed offsets" : "it (open transactions are then aborted)"}`,
+          );
+      return read.clusterId;
+    }
+    if (read.kind === "missing" && !holdsBrookState(this.config.logDirs)) {
+      // A fresh log dir.
+      const clusterId = this.config.clusterId ?? randomBytes(16).toString("base64url");
+      for (const f of [OFFSETS_FILE, TXN_LOG_FILE]) closeSync(openSync(join(dir, f), "a"));
+      writeFileAtomic(path, metaProperties(clusterId, this.config.nodeId));
       return clusterId;
     }
-    const clusterId = this.config.clusterId ?? randomBytes(16).toString("base64url");
-    writeFileAtomic(path, `#Written by Brook\nversion=1\ncluster.id=${clusterId}\nnode.id=${this.config.nodeId}\n`);
+    const what = read.kind === "missing" ? `${path} is missing` : `${path} is unreadable (${read.reason})`;
+    if (copy !== null && this.config.clusterId && copy !== this.config.clusterId)
+      throw new Error(`${what}; ${CATALOGUE} was written for cluster ${copy}, but cluster.id is ${this.config.clusterId}`);
+    const clusterId = copy ?? this.config.clusterId;
+    if (!clusterId)
+      throw new Error(
+        `${what}, and ${dir} holds a broker's data: its cluster id is lost. Write meta.properties again (version=1, cluster.id=<the id>, ` +
+          `node.id=${this.config.nodeId}), or start once with --override cluster.id=<the id> to have it written`,
+      );
+    if (read.kind === "unreadable") renameSync(path, `${path}.unreadable-${Date.now()}`);
+    this.log.warn(`${what}: written again with cluster.id=${clusterId} (from ${copy !== null ? CATALOGUE : "cluster.id"}) and node.id=${this.config.nodeId}`);
+    writeFileAtomic(path, metaProperties(clusterId, this.config.nodeId));
     return clusterId;
   }
 
@@ -214,6 +252,38 @@ export class Broker implements BrokerContext {
     this.stopping = true;
     for (const set of this.waiters.values()) for (const wake of [...set]) wake();
   }
+}
+
+const metaProperties = (clusterId: string, nodeId: number) => `#Written by Brook\nversion=1\ncluster.id=${clusterId}\nnode.id=${nodeId}\n`;
+
+/** meta.properties, checked: cluster.id and an integer node.id, every line key=value. */
+function readMetaProperties(path: string): { kind: "missing" } | { kind: "unreadable"; reason: string } | { kind: "ok"; clusterId: string; nodeId: number } {
+  if (!existsSync(path)) return { kind: "missing" };
+  let props: Map<string, string>;
+  try {
+    props = readPropertiesFile(path);
+  } catch (e) {
+    return { kind: "unreadable", reason: (e as Error).message };
+  }
+  const clusterId = props.get("cluster.id")?.trim() ?? "";
+  const nodeId = props.get("node.id")?.trim() ?? "";
+  if (!/^\S+$/.test(clusterId)) return { kind: "unreadable", reason: "no cluster.id" };
+  if (!/^-?\d+$/.test(nodeId)) return { kind: "unreadable", reason: "no valid node.id" };
+  return { kind: "ok", clusterId, nodeId: Number(nodeId) };
+}
+
+/** Whether the log dirs hold anything a broker wrote (so a missing meta.properties was lost, not never written). */
+function holdsBrookState(logDirs: string[]): boolean {
+  for (const dir of logDirs) {
+    let names: string[];
+    try {
+      names = readdirSync(dir);
+    } catch {
+      continue;
+    }
+    if (names.some((n) => n.startsWith("brook-") || /^.+-\d+$/.test(n))) return true;
+  }
+  return false;
 }
 
 function toSettings(opts: BrokerOptions): [string, string][] {
@@ -265,6 +335,7 @@ export async function startBroker(opts: BrokerOptions = {}, registry: Registry =
     throw e;
   }
   broker.txn.start(); // producer state, transaction log, completion of what a crash left open
+  broker.producerIds.ensureAbove(broker.txn.maxProducerIdInUse()); // a lost brook-producer-ids must not hand them out again
 
   const bound: { config: ListenerConfig; server: TCPSocketListener<ConnData>; context: ListenerContext }[] = [];
   const stopListening = () => {

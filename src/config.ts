@@ -48,6 +48,7 @@ export const PROPERTIES: Record<string, PropertySpec> = {
   "log.index.interval.bytes": { kind: "int", default: "4096", min: 0 },
   "log.flush.offset.checkpoint.interval.ms": { kind: "int", default: "60000", min: 0 },
   "brook.log.dir.min.free.bytes": { kind: "long", default: null, min: 0 },
+  "brook.topic.catalogue.rebuild": { kind: "bool", default: "false" },
   "log.message.timestamp.type": { kind: "string", default: "CreateTime", oneOf: ["CreateTime", "LogAppendTime"] },
   "compression.type": {
     kind: "string",

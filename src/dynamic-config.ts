@@ -11,11 +11,12 @@
 // log.retention.check.interval.ms, log.cleaner.enable, num.partitions, ... — is read at startup only and
 // is refused with INVALID_REQUEST "Cannot update these configs dynamically", like Kafka's read-only
 // broker configs.
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { ConfigError, PROPERTIES, buildConfig, type BrokerConfig } from "./config.ts";
 import { ConfigChangeError, TOPIC_CONFIGS } from "./topic-config.ts";
 import { writeFileAtomic } from "./topics.ts";
+import { readStateFile } from "./state-file.ts";
 
 const FILE = "brook-dynamic-configs.json";
 
@@ -47,7 +48,7 @@ export class DynamicBrokerConfig {
     const d = new DynamicBrokerConfig(config, path);
     config.dynamic = { perBroker: new Map(), clusterDefault: new Map() };
     if (existsSync(path)) {
-      const stored = JSON.parse(readFileSync(path, "utf8")) as Stored;
+      const stored = readStateFile(path, "the dynamic broker configs (AlterConfigs on the broker)") as Stored;
       const keep = (o: Record<string, string> | undefined) =>
         new Map(Object.entries(o ?? {}).filter(([k]) => DYNAMIC_BROKER_CONFIGS.has(k)));
       d.merge(keep(stored.broker), keep(stored.default));

@@ -10,8 +10,8 @@
 // fenced (KIP-320) instead of reading the new log at the old positions. Creating, growing and deleting
 // topics with many partitions is done in slices (a name is busy meanwhile) so one request never holds
 // the event loop.
-import { closeSync, existsSync, fsyncSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeSync } from "node:fs";
-import { join } from "node:path";
+import { closeSync, fsyncSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeSync } from "node:fs";
+import { dirname, join } from "node:path";
 import { randomBytes } from "node:crypto";
 import { ErrorCode } from "../protocol/errors.ts";
 import { CHECKPOINT_EVERY_BYTES, LogDir } from "./log/log-dir.ts";
@@ -19,6 +19,23 @@ import { PartitionLog, type LogConfig } from "./log/partition-log.ts";
 import { logReadStats } from "./log/segment.ts";
 import type { Logger } from "./log.ts";
 import type { BrokerConfig } from "./config.ts";
+import { LeaderEpochCache } from "./log/leader-epochs.ts";
+import { syncDir } from "./log/log-dir.ts";
+import {
+  CATALOGUE,
+  REBUILT_TOPIC_CONFIGS,
+  catalogueRefusal,
+  deletingName,
+  describeTopics,
+  holdsData,
+  isDirectory,
+  readCatalogue,
+  scanLogDirs,
+  type Catalogue,
+  type CatalogueEntry,
+  type LogDirContents,
+} from "./topic-catalogue.ts";
+import { CRASH_POINTS, crashPoint } from "./crash-points.ts";
 
 export interface Partition {
   topic: string;
@@ -45,24 +62,6 @@ export interface Topic {
   leaderEpoch: number;
 }
 
-interface CatalogueEntry {
-  name: string;
-  id: string;
-  partitions: number;
-  configs: Record<string, string>;
-  internal?: boolean;
-  dirs: string[];
-  replicationFactor?: number;
-  leaderEpoch?: number;
-}
-
-/** The catalogue file; older versions wrote only the topic list. */
-interface Catalogue {
-  topics: CatalogueEntry[];
-  /** the last leader epoch of each deleted topic name, so a re-created topic starts above it */
-  retiredLeaderEpochs?: Record<string, number>;
-}
-
 const ZERO_TOPIC_ID = "0".repeat(32);
 /** Kafka's reserved id of the metadata topic. */
 const METADATA_TOPIC_ID = "0".repeat(31) + "1";
@@ -77,8 +76,6 @@ export function newTopicId(): string {
     if (id !== ZERO_TOPIC_ID && id !== METADATA_TOPIC_ID && !b.toString("base64url").startsWith("-")) return id;
   }
 }
-
-const CATALOGUE = "brook-topics.json";
 
 /**
  * Kafka's controller refuses a CreateTopics (and, as one oversized batch, a CreatePartitions) that would
@@ -153,6 +150,8 @@ export interface StorageOptions {
   minFreeBytes?: number | null;
   /** log.flush.offset.checkpoint.interval.ms: how often the recovery checkpoint is written */
   checkpointIntervalMs?: number;
+  /** brook.topic.catalogue.rebuild: a missing or unreadable catalogue is rebuilt from the partition directories */
+  rebuildCatalogue?: boolean;
 }
 
 /** One log dir's state, for log lines and metrics. */
@@ -197,6 +196,8 @@ export class TopicStore {
   private nextDir = 0;
   private readonly dirs = new Map<string, LogDir>();
   private checkpointTimer: ReturnType<typeof setInterval> | null = null;
+  /** meta.properties' cluster id, which the catalogue keeps a copy of (set before load) */
+  clusterId: string | null = null;
 
   constructor(
     private readonly logDirs: string[],
@@ -214,33 +215,64 @@ export class TopicStore {
     return d;
   }
 
-  private openLog(dir: string, topic: Topic, index: number): PartitionLog {
-    return PartitionLog.open(join(dir, `${topic.name}-${index}`), this.logConfig(topic.configs), { logDir: this.logDir(dir), topicId: topic.id });
+  private openLog(dir: string, topic: Topic, index: number, recover = false): PartitionLog {
+    return PartitionLog.open(join(dir, `${topic.name}-${index}`), this.logConfig(topic.configs), { logDir: this.logDir(dir), topicId: topic.id, recover });
   }
 
-  /** Opens every topic in the catalogue, recovering each partition log. */
+  /**
+   * Opens every topic in the catalogue, recovering each partition log; finishes deletions a crash
+   * interrupted and removes what they left. A missing or unreadable catalogue next to partition data
+   * stops the start (see src/topic-catalogue.ts), unless a rebuild was asked for.
+   */
   load(): void {
     for (const dir of this.logDirs) this.logDir(dir);
     const t0 = performance.now();
     const walked0 = logReadStats.recordBytesScanned;
-    const path = join(this.logDirs[0]!, CATALOGUE);
-    if (existsSync(path)) {
-      const parsed = JSON.parse(readFileSync(path, "utf8")) as Catalogue | CatalogueEntry[];
-      const catalogue: Catalogue = Array.isArray(parsed) ? { topics: parsed } : parsed;
-      for (const [name, epoch] of Object.entries(catalogue.retiredLeaderEpochs ?? {})) this.retiredEpochs.set(name, epoch);
-      const opened = { checkpoint: 0, tail: 0, recovery: 0 };
-      for (const e of catalogue.topics) {
-        const topic: Topic = { name: e.name, id: e.id, partitions: [], configs: e.configs, internal: !!e.internal, leaderEpoch: e.leaderEpoch ?? 0, replicationFactor: e.replicationFactor ?? 1 };
-        for (let i = 0; i < e.partitions; i++) {
-          const partition = this.openPartition(topic, i, e.dirs[i] ?? this.logDirs[0]!);
-          opened[partition.log.openedFrom]++;
-          topic.partitions.push(partition);
+    const file = join(this.logDirs[0]!, CATALOGUE);
+    const found = scanLogDirs(this.logDirs.map((d) => ({ dir: d, names: this.logDir(d).entriesAtOpen })));
+    const read = readCatalogue(file);
+    let catalogue: Catalogue;
+    let rewrite = false;
+    if (read.kind === "ok") catalogue = read.catalogue;
+    else {
+      const withData = [...found.partitions].filter(([name, parts]) => [...parts].some(([i, dir]) => holdsData(join(dir, `${name}-${i}`)))).map(([name]) => name).sort();
+      if (read.kind === "missing" && withData.length === 0) catalogue = { topics: [] };
+      else if (!this.storage.rebuildCatalogue) throw new Error(catalogueRefusal(file, read.kind === "missing" ? null : read.reason, withData));
+      else {
+        if (read.kind === "unreadable") {
+          const aside = `${file}.unreadable-${Date.now()}`;
+          renameSync(file, aside);
+          this.log.warn(`${file} is unreadable (${read.reason}): kept as ${aside}`);
         }
-        this.topics.set(e.name, topic);
-        this.byTopicId.set(e.id, topic);
-        this.dirOf.set(e.name, e.dirs);
-        this.byCollisionKey.set(collisionKey(e.name), e.name);
+        catalogue = this.rebuild(found);
+        rewrite = true;
       }
+    }
+    for (const [name, epoch] of Object.entries(catalogue.retiredLeaderEpochs ?? {})) this.retiredEpochs.set(name, epoch);
+    if (this.finishDeletions(catalogue, found)) rewrite = true;
+    if (this.settleStrays(catalogue, found)) rewrite = true;
+    if (catalogue.clusterId === undefined && this.clusterId !== null && catalogue.topics.length > 0) rewrite = true; // keep a copy from now on
+    const opened = { checkpoint: 0, tail: 0, recovery: 0 };
+    for (const e of catalogue.topics) {
+      const topic: Topic = { name: e.name, id: e.id, partitions: [], configs: e.configs, internal: !!e.internal, leaderEpoch: e.leaderEpoch ?? 0, replicationFactor: e.replicationFactor ?? 1 };
+      const dirs: string[] = [];
+      for (let i = 0; i < e.partitions; i++) {
+        const { dir, missing } = this.locate(e.name, i, e.dirs[i], found);
+        if (missing) this.log.warn(`partition directory ${join(dir, `${e.name}-${i}`)} is missing: the partition starts empty, after the offsets it had`);
+        if (dir !== e.dirs[i]) rewrite = true;
+        dirs.push(dir);
+        const partition = this.openPartition(topic, i, dir, missing);
+        opened[partition.log.openedFrom]++;
+        topic.partitions.push(partition);
+      }
+      this.topics.set(e.name, topic);
+      this.byTopicId.set(e.id, topic);
+      this.dirOf.set(e.name, dirs);
+      this.byCollisionKey.set(collisionKey(e.name), e.name);
+    }
+    if (rewrite) this.persist();
+    for (const d of found.deleting) rmSync(d.path, { recursive: true, force: true });
+    if (catalogue.topics.length > 0) {
       const clean = [...this.dirs.values()].every((d) => d.clean);
       const partitions = opened.checkpoint + opened.tail + opened.recovery;
       const how = clean
@@ -255,6 +287,108 @@ export class TopicStore {
       this.checkpointTimer = setInterval(() => void this.checkpoint(), Math.max(1, interval));
       this.checkpointTimer.unref?.();
     }
+  }
+
+  /**
+   * Where a partition's directory is: the log dir the catalogue names when it holds it, else whichever
+   * configured log dir does (log.dirs changed, or the data was moved); missing when none does.
+   */
+  private locate(name: string, index: number, recorded: string | undefined, found: LogDirContents): { dir: string; missing: boolean } {
+    const at = found.partitions.get(name)?.get(index);
+    if (at !== undefined && at === recorded) return { dir: recorded, missing: false };
+    if (at !== undefined) {
+      if (recorded !== undefined) this.log.warn(`partition ${name}-${index} is recorded in ${recorded} but found in ${at}: using it there`);
+      return { dir: at, missing: false };
+    }
+    return { dir: recorded !== undefined && this.logDirs.includes(recorded) ? recorded : this.logDirs[0]!, missing: true };
+  }
+
+  /** Topics whose partition directories were renamed for deletion: the deletion is finished. */
+  private finishDeletions(catalogue: Catalogue, found: LogDirContents): boolean {
+    let changed = false;
+    for (const d of found.deleting) {
+      const i = catalogue.topics.findIndex((t) => t.name === d.name && t.id === d.topicId);
+      if (i < 0) continue;
+      const t = catalogue.topics[i]!;
+      this.log.warn(`topic ${t.name}: finishing its deletion, which a crash interrupted`);
+      catalogue.topics.splice(i, 1);
+      catalogue.retiredLeaderEpochs = { ...catalogue.retiredLeaderEpochs, [t.name]: t.leaderEpoch ?? 0 };
+      this.retiredEpochs.set(t.name, t.leaderEpoch ?? 0);
+      for (let p = 0; p < t.partitions; p++) {
+        const dir = found.partitions.get(t.name)?.get(p);
+        if (dir) rmSync(join(dir, `${t.name}-${p}`), { recursive: true, force: true });
+        found.partitions.get(t.name)?.delete(p);
+      }
+      changed = true;
+    }
+    return changed;
+  }
+
+  /**
+   * Partition directories the catalogue does not list: left by a creation the crash interrupted (no data:
+   * removed) or by something the catalogue cannot account for (data: the start stops, unless rebuilding).
+   */
+  private settleStrays(catalogue: Catalogue, found: LogDirContents): boolean {
+    const listed = new Map(catalogue.topics.map((t) => [t.name, t]));
+    const withData: string[] = [];
+    let changed = false;
+    for (const [name, parts] of found.partitions)
+      for (const [index, dir] of parts) {
+        const t = listed.get(name);
+        if (t && index < t.partitions) continue;
+        const p = join(dir, `${name}-${index}`);
+        if (!isDirectory(p)) continue;
+        if (!holdsData(p)) {
+          this.log.info(`removing ${p}: a partition directory without data that the topic catalogue does not list (a topic creation a crash interrupted)`);
+          rmSync(p, { recursive: true, force: true });
+          parts.delete(index);
+        } else if (this.storage.rebuildCatalogue) {
+          if (t) {
+            t.partitions = Math.max(t.partitions, index + 1);
+            this.log.warn(`topic ${name}: partition ${index} found with data in ${dir} and taken back into the catalogue`);
+          } else {
+            const e = this.rebuiltEntry(name, parts);
+            catalogue.topics.push(e);
+            listed.set(name, e);
+          }
+          changed = true;
+        } else withData.push(p);
+      }
+    if (withData.length > 0)
+      throw new Error(
+        `${join(this.logDirs[0]!, CATALOGUE)} does not list partition directories that hold data: ${withData.slice(0, 10).join(", ")}` +
+          `${withData.length > 10 ? ` and ${withData.length - 10} more` : ""}. Restore the catalogue from a backup, remove those directories, ` +
+          "or start with --override brook.topic.catalogue.rebuild=true to add them to it (their configs are lost: see the README's Durability section)",
+      );
+    return changed;
+  }
+
+  /** A catalogue made from the partition directories (brook.topic.catalogue.rebuild). */
+  private rebuild(found: LogDirContents): Catalogue {
+    const topics = [...found.partitions].map(([name, parts]) => this.rebuiltEntry(name, parts));
+    this.log.warn(
+      `rebuilt ${CATALOGUE} from the partition directories: ${topics.length} topic(s) (${describeTopics(topics.map((t) => t.name))}). ` +
+        `Their configs were only in the catalogue: each gets ${JSON.stringify(REBUILT_TOPIC_CONFIGS)} so nothing is deleted, ` +
+        "until you set its configs again (kafka-configs.sh or `brook topics alter`)",
+    );
+    return { topics };
+  }
+
+  private rebuiltEntry(name: string, parts: Map<number, string>): CatalogueEntry {
+    const count = Math.max(...parts.keys()) + 1;
+    const dirs = Array.from({ length: count }, (_, i) => parts.get(i) ?? this.logDirs[0]!);
+    let id: string | undefined;
+    let epoch = 0;
+    for (const [i, dir] of parts) {
+      id ??= this.logDir(dir).topicIdOf(`${name}-${i}`);
+      epoch = Math.max(epoch, LeaderEpochCache.load(join(dir, `${name}-${i}`)).latestEpoch);
+    }
+    const missing = dirs.map((_, i) => i).filter((i) => !parts.has(i));
+    this.log.warn(
+      `topic ${name}: rebuilt with ${count} partition(s)${missing.length ? ` (${missing.join(", ")} had no directory: empty)` : ""}, ` +
+        `${id ? "its id from the log checkpoint" : "a new id"}, configs ${JSON.stringify(REBUILT_TOPIC_CONFIGS)}`,
+    );
+    return { name, id: id ?? newTopicId(), partitions: count, configs: { ...REBUILT_TOPIC_CONFIGS }, dirs, leaderEpoch: epoch };
   }
 
   /** Writes every log dir's recovery checkpoint now (the timer does it every checkpointIntervalMs). */
@@ -287,8 +421,8 @@ export class TopicStore {
   }
 
   /** Opens (creating if needed) a partition's log, led by this broker in the topic's epoch. */
-  private openPartition(topic: Topic, index: number, dir: string): Partition {
-    const log = this.openLog(dir, topic, index);
+  private openPartition(topic: Topic, index: number, dir: string, recover = false): Partition {
+    const log = this.openLog(dir, topic, index, recover);
     log.becomeLeader(topic.leaderEpoch);
     return { topic: topic.name, index, log, topicId: topic.id };
   }
@@ -329,6 +463,7 @@ export class TopicStore {
       this.byTopicId.set(topic.id, topic);
       this.dirOf.set(name, dirs);
       this.byCollisionKey.set(collisionKey(name), name);
+      if (CRASH_POINTS) crashPoint("topic.create.before-persist");
       this.persist();
       this.retiredEpochs.delete(name);
     } catch (e) {
@@ -430,6 +565,7 @@ export class TopicStore {
       }
       if (created.length > 0) {
         try {
+          if (CRASH_POINTS) crashPoint("topic.create.before-persist");
           this.persist();
         } catch (e) {
           // Without the catalogue the topics would vanish on restart: take them back.
@@ -512,9 +648,12 @@ export class TopicStore {
         this.forget(t);
         this.retiredEpochs.set(t.name, t.leaderEpoch);
       }
+      const renamed: [string, string][] = [];
       try {
+        this.retireDirectories(doomed, renamed);
         this.persist();
       } catch (e) {
+        this.unretire(renamed);
         doomed.forEach((t, i) => {
           this.remember(t, dirs[i]);
           if (retired[i] === undefined) this.retiredEpochs.delete(t.name);
@@ -522,11 +661,40 @@ export class TopicStore {
         });
         throw this.storageFailure(`deleting topic(s) ${doomed.map((t) => t.name).join(", ")}`, e);
       }
+      if (CRASH_POINTS) crashPoint("topic.delete.after-persist");
       const logs = doomed.flatMap((t) => t.partitions);
-      await inSlices(logs.length, (i) => logs[i]!.log.delete());
+      await inSlices(logs.length, (i) => logs[i]!.log.delete(renamed[i]![1]));
       for (const t of doomed) this.log.info(`deleted topic ${t.name}`);
     } finally {
       release();
+    }
+  }
+
+  /**
+   * Renames the topics' partition directories to their deleting names (listed in `renamed`) and syncs
+   * their parents. Done before the catalogue stops listing the topics: after a crash, a renamed
+   * directory next to a catalogue that still lists its topic finishes the deletion, and nothing of the
+   * topic can be taken for a new one.
+   */
+  private retireDirectories(topics: readonly Topic[], renamed: [string, string][]): void {
+    for (const topic of topics)
+      for (const p of topic.partitions) {
+        const to = deletingName(p.log.dir, topic.id);
+        renameSync(p.log.dir, to);
+        renamed.push([p.log.dir, to]);
+        if (CRASH_POINTS) crashPoint("topic.delete.after-rename");
+      }
+    for (const d of new Set(topics.flatMap((t) => t.partitions.map((p) => dirname(p.log.dir))))) syncDir(d);
+  }
+
+  /** Undoes retireDirectories after a failure (what cannot be undone, the next start finishes). */
+  private unretire(renamed: [string, string][]): void {
+    for (const [from, to] of [...renamed].reverse()) {
+      try {
+        renameSync(to, from);
+      } catch {
+        // the next start finishes the deletion
+      }
     }
   }
 
@@ -588,6 +756,7 @@ export class TopicStore {
         topic.partitions.push(this.openPartition(topic, i, dir));
       }
       this.dirOf.set(name, dirs);
+      if (CRASH_POINTS) crashPoint("partitions.add.before-persist");
       this.persist();
     } catch (e) {
       for (const p of topic.partitions.splice(had)) p.log.delete();
@@ -614,15 +783,19 @@ export class TopicStore {
     this.forget(topic);
     const retired = this.retiredEpochs.get(name);
     this.retiredEpochs.set(name, topic.leaderEpoch);
+    const renamed: [string, string][] = [];
     try {
+      this.retireDirectories([topic], renamed);
       this.persist();
     } catch (e) {
+      this.unretire(renamed);
       this.remember(topic, dirs);
       if (retired === undefined) this.retiredEpochs.delete(name);
       else this.retiredEpochs.set(name, retired);
       throw this.storageFailure(`deleting topic ${name}`, e);
     }
-    for (const p of topic.partitions) p.log.delete();
+    if (CRASH_POINTS) crashPoint("topic.delete.after-persist");
+    for (const [i, p] of topic.partitions.entries()) p.log.delete(renamed[i]![1]);
     this.log.info(`deleted topic ${name}`);
     return true;
   }
@@ -679,6 +852,7 @@ export class TopicStore {
         replicationFactor: t.replicationFactor > 1 ? t.replicationFactor : undefined,
       })),
       retiredLeaderEpochs: Object.fromEntries(this.retiredEpochs),
+      ...(this.clusterId !== null ? { clusterId: this.clusterId } : {}),
     };
     writeFileAtomic(join(this.logDirs[0]!, CATALOGUE), JSON.stringify(catalogue, null, 1));
   }
@@ -703,6 +877,8 @@ export function writeFileAtomic(path: string, text: string): void {
   } finally {
     closeSync(fd);
   }
+  if (CRASH_POINTS) crashPoint("atomic-write.before-rename");
   renameSync(tmp, path);
+  syncDir(dirname(path)); // the rename survives a power loss too
 }
 

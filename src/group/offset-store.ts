@@ -24,11 +24,11 @@
 import { closeSync, existsSync, fsyncSync, ftruncateSync, openSync, readFileSync, renameSync, writeSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { Packr } from "msgpackr";
-import { crc32c } from "../../protocol/records/crc32c.ts";
-import { FRAME_HEADER, concat, frame, syncDir, writeAll } from "../framed-file.ts";
+import { concat, damagedFileError, frame, scanFrames, syncDir, writeAll } from "../framed-file.ts";
 import type { Logger } from "../log.ts";
 import { isNoSpace } from "../log/os.ts";
 import { StorageError } from "../log/storage-error.ts";
+import { CRASH_POINTS, crashPoint } from "../crash-points.ts";
 
 export const OFFSETS_FILE = "brook-consumer-offsets.log";
 
@@ -133,45 +133,18 @@ export class OffsetStore {
     let records = 0;
     if (existsSync(path)) {
       const buf = readFileSync(path);
-      const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
-      let pos = 0;
-      let problem: string | null = null;
-      while (pos < buf.length) {
-        if (buf.length - pos < FRAME_HEADER) {
-          problem = "a truncated record header";
-          break;
-        }
-        const len = view.getUint32(pos);
-        const crc = view.getUint32(pos + 4);
-        if (len === 0 || len > MAX_RECORD || pos + FRAME_HEADER + len > buf.length) {
-          problem = `a record of ${len} bytes past the end of the file`;
-          break;
-        }
-        const payload = buf.subarray(pos + FRAME_HEADER, pos + FRAME_HEADER + len);
-        if (crc32c(payload) !== crc) {
-          problem = "a CRC mismatch";
-          break;
-        }
-        let rec: unknown;
-        try {
-          rec = packr.unpack(payload);
-        } catch {
-          problem = "an unreadable record";
-          break;
-        }
-        if (!Array.isArray(rec) || !apply(rec, offsets, groups, consumerGroups)) {
-          problem = "a record of unknown shape";
-          break;
-        }
-        pos += FRAME_HEADER + len;
-        records++;
-      }
-      good = pos;
-      if (problem) {
-        log.warn(`${path}: dropping ${buf.length - pos} bytes at offset ${pos} (${problem}), left by an unclean shutdown`);
+      const scan = scanFrames(buf, MAX_RECORD, (payload) => {
+        const rec = packr.unpack(payload);
+        return Array.isArray(rec) && apply(rec, offsets, groups, consumerGroups);
+      });
+      good = scan.good;
+      records = scan.records;
+      if (scan.problem && !scan.problem.torn) throw damagedFileError(path, "the committed offsets of every consumer group", buf.length, records, scan.problem);
+      if (scan.problem) {
+        log.warn(`${path}: dropping ${buf.length - good} bytes at offset ${good} (${scan.problem.reason}), a write an unclean shutdown cut short`);
         const fd = openSync(path, "r+");
         try {
-          ftruncateSync(fd, pos);
+          ftruncateSync(fd, good);
           fsyncSync(fd);
         } finally {
           closeSync(fd);
@@ -301,6 +274,7 @@ export class OffsetStore {
     }
     this.size += body.length;
     this.records += recs.length;
+    if (CRASH_POINTS) crashPoint("offsets.after-append");
   }
 }
 

@@ -18,6 +18,9 @@
 // UNKNOWN_LEADER_EPOCH; a last fetched epoch (v12+) that the log's epoch history contradicts gets the
 // diverging epoch (KIP-595/KIP-320 truncation detection). Errors carry -1 offsets, as Kafka's do.
 //
+// A partition whose segment cannot be read (a file changed outside Brook: missing, or shorter than the
+// log recorded) answers KAFKA_STORAGE_ERROR, logged once a minute; the other partitions are served.
+//
 // read_committed (isolation level 1) sees data only below the last stable offset (the first offset of
 // the earliest open transaction, else the high watermark), with the aborted transactions overlapping
 // what is returned (src/txn/read-committed.ts); every answer reports the LSO. Brook has no followers:
@@ -41,6 +44,7 @@ import { committedView } from "../txn/read-committed.ts";
 import { AclOperation, CLUSTER_NAME, ResourceType } from "../acl/acl.ts";
 import { handler, type BrokerContext } from "./handler.ts";
 import { checkCurrentLeaderEpoch } from "./leader-epoch.ts";
+import { StorageError } from "../log/storage-error.ts";
 
 type FetchResponse = ResponseOf<typeof Fetch>;
 type TopicData = NonNullable<FetchResponse["responses"]>[number];
@@ -51,6 +55,16 @@ const ZERO_ID = "0".repeat(32);
 const NO_ABORTED_TRANSACTIONS: { producerId: number; firstOffset: number }[] = [];
 
 /** Kafka's answer for a partition it could not read: the error, -1 offsets, no records. */
+const storageErrorLoggedAt = new WeakMap<Partition, number>();
+
+/** Logs a partition's storage error, once a minute at most (a consumer retries it in a loop). */
+function reportStorageError(broker: BrokerContext, part: Partition, e: StorageError): void {
+  const now = Date.now();
+  if (now - (storageErrorLoggedAt.get(part) ?? -Infinity) < 60_000) return;
+  storageErrorLoggedAt.set(part, now);
+  broker.log.error(`fetch from ${part.topic}-${part.index} answered KAFKA_STORAGE_ERROR: ${e.message}`);
+}
+
 function errorData(partitionIndex: number, errorCode: number): PartitionData {
   return { partitionIndex, errorCode, highWatermark: -1, lastStableOffset: -1, logStartOffset: -1, abortedTransactions: null, preferredReadReplica: -1, records: EMPTY };
 }
@@ -201,8 +215,17 @@ export default handler(Fetch, async (req, ctx) => {
         }
       }
       const limit = Math.min(r.maxBytes, budget);
-      let data: Uint8Array | null =
-        r.fetchOffset === hw ? EMPTY : limit > 0 || total === 0 ? log.read(r.fetchOffset, Math.max(limit, 0), total === 0) : EMPTY;
+      let data: Uint8Array | null;
+      try {
+        data = r.fetchOffset === hw ? EMPTY : limit > 0 || total === 0 ? log.read(r.fetchOffset, Math.max(limit, 0), total === 0) : EMPTY;
+      } catch (e) {
+        // A segment that cannot be read (changed outside Brook): this partition's error, as in Kafka.
+        if (!(e instanceof StorageError)) throw e;
+        reportStorageError(broker, part, e);
+        results[i] = errorData(r.partition, ErrorCode.KAFKA_STORAGE_ERROR);
+        respondNow = true;
+        continue;
+      }
       if (data === null) {
         results[i] = errorData(r.partition, ErrorCode.OFFSET_OUT_OF_RANGE);
         respondNow = true;

@@ -46,6 +46,7 @@ import type { Logger } from "../log.ts";
 import { keyString, parseBatchRecords, rebuildBatch, type RecordSlice } from "./batch-rewrite.ts";
 import { CLEANED_SUFFIX, type PartitionLog } from "./partition-log.ts";
 import { Segment } from "./segment.ts";
+import { CRASH_POINTS, crashPoint } from "../crash-points.ts";
 
 export interface CompactOptions {
   /** delete.retention.ms: how long a tombstone stays after the first pass that kept it */
@@ -352,6 +353,10 @@ async function cleanSegment(
 
     // The swap: one synchronous step, so nothing can change the log in between.
     if (log.isClosed || !log.sealedSegments().includes(seg)) throw new Aborted();
+    // Announced again: a checkpoint taken since the first announcement describes the old segment, and the
+    // journal after it must say that the segments changed (once per checkpoint, so usually no write).
+    log.segmentsChanging();
+    if (CRASH_POINTS) crashPoint("cleaner.before-swap");
     // The old index goes first: a crash after the rename must not pair it with the new file.
     fs.rmSync(seg.indexPath, { force: true });
     if (written === 0) {
@@ -372,6 +377,7 @@ async function cleanSegment(
       });
       if (!fresh) throw new Error(`cleaned segment ${seg.path} did not load`);
       log.replaceSegment(seg, fresh);
+      if (CRASH_POINTS) crashPoint("cleaner.after-swap");
       result.segmentsRewritten++;
       await pacer.wait(fresh.writeSealedIndexAsync());
     }

@@ -31,11 +31,13 @@ import type { Logger } from "../log.ts";
 import { bootId, isNoSpace, syncFilesystem, volumeSpace } from "./os.ts";
 import { decodeIndexTail, segmentMetaJson, type SegmentMeta } from "./segment.ts";
 import { StorageError } from "./storage-error.ts";
+import { CRASH_POINTS, crashPoint } from "../crash-points.ts";
 
 export const LOG_CHECKPOINT_FILE = "brook-log-checkpoint.json";
 export const CLEAN_SHUTDOWN_FILE = ".brook-clean-shutdown";
 const JOURNAL_PREFIX = "brook-dirty-";
 const JOURNAL_SUFFIX = ".journal";
+const journalName = (generation: number) => `${JOURNAL_PREFIX}${generation}${JOURNAL_SUFFIX}`;
 
 /**
  * How a partition changed since the checkpoint (the journal's letters): nothing; batches appended to
@@ -141,11 +143,18 @@ function entryJson(c: PartitionCheckpoint): string {
   return `{${c.topicId !== undefined ? `"t":${JSON.stringify(c.topicId)},` : ""}"s":${c.logStartOffset},"r":${c.recoveryPoint},"g":[${c.segments.map(segmentMetaJson).join(",")}]${producers}}`;
 }
 
+/** The file's JSON; null when it is missing, and { unreadable: reason } when it cannot be parsed. */
 function readJson(file: string): unknown {
+  let text: string;
   try {
-    return JSON.parse(fs.readFileSync(file, "utf8"));
+    text = fs.readFileSync(file, "utf8");
   } catch {
     return null;
+  }
+  try {
+    return JSON.parse(text);
+  } catch (e) {
+    return { unreadable: `${(e as Error).message} (${text.length} bytes)` };
   }
 }
 
@@ -179,7 +188,9 @@ export class LogDir {
   /** a partial line could not be cut off: no change may be announced there (the next journal is fresh) */
   private journalBroken = false;
   /** the previous run journaled its changes (so an unnamed partition did not change) */
-  readonly changesJournaled: boolean;
+  changesJournaled: boolean;
+  /** the dir's entries at open (partition directories among them), until the logs are loaded */
+  private listing: string[] | null;
 
   // space
   readonly minFreeBytes: number;
@@ -199,11 +210,17 @@ export class LogDir {
     this.checkpointEveryBytes = o.checkpointEveryBytes ?? Infinity;
     fs.mkdirSync(dir, { recursive: true });
     // One listing (a log dir holds a directory per partition: thousands of names).
-    const files = fs.readdirSync(dir).filter((f) => f.startsWith("brook-"));
+    this.listing = fs.readdirSync(dir);
+    const files = this.listing.filter((f) => f.startsWith("brook-"));
     for (const f of files) if (f.startsWith(LOG_CHECKPOINT_FILE + ".tmp")) fs.rmSync(path.join(dir, f), { force: true });
     const ckpt = readJson(path.join(dir, LOG_CHECKPOINT_FILE)) as CheckpointFile | null;
     const marker = readJson(path.join(dir, CLEAN_SHUTDOWN_FILE)) as { generation?: number } | null;
     const usable = ckpt !== null && ckpt.version === CHECKPOINT_VERSION && typeof ckpt.logs === "object" && ckpt.logs !== null;
+    if (ckpt !== null && !usable)
+      this.log?.warn(
+        `${path.join(dir, LOG_CHECKPOINT_FILE)} is unusable (${(ckpt as { unreadable?: string }).unreadable ?? `version ${JSON.stringify(ckpt.version)}`}): ` +
+          "every partition in the dir is recovered from its segments",
+      );
     this.generation = usable && Number.isSafeInteger(ckpt.generation) ? ckpt.generation : 0;
     if (usable) {
       for (const [name, e] of Object.entries(ckpt.logs)) {
@@ -214,15 +231,38 @@ export class LogDir {
     this.clean = usable && marker !== null && marker.generation === ckpt.generation;
     this.sameBoot = usable && ckpt.bootId !== null && ckpt.bootId === bootId();
     this.changesJournaled = usable && !this.clean && ckpt.journaled === true;
+    // The journal of a checkpoint's generation is created before the checkpoint is put in place: without
+    // it, changes after the checkpoint may have gone unrecorded.
+    let distrust: string | null = null;
+    if (this.changesJournaled && !files.includes(journalName(this.generation))) distrust = `its journal ${journalName(this.generation)} is missing`;
     // Journals of the checkpoint's generation and later say what changed since; older ones are spent.
     for (const f of files) {
       if (!f.startsWith(JOURNAL_PREFIX) || !f.endsWith(JOURNAL_SUFFIX)) continue;
       const gen = Number(f.slice(JOURNAL_PREFIX.length, -JOURNAL_SUFFIX.length));
-      if (this.changesJournaled && gen >= this.generation) this.readJournal(path.join(dir, f));
+      if (this.changesJournaled && gen >= this.generation && !distrust) distrust = this.readJournal(path.join(dir, f));
       if (usable && gen >= this.generation) this.journalGens.add(gen);
       else fs.rmSync(path.join(dir, f), { force: true });
     }
+    if (distrust) {
+      // Recover every partition from its directory, and never trust this checkpoint again: the next
+      // start after a crash finds none until a new one is written.
+      this.log?.warn(`the changes since the log checkpoint of ${dir} are not known (${distrust}): every partition in the dir is recovered from its segments`);
+      this.changesJournaled = false;
+      this.journaled.clear();
+      fs.rmSync(path.join(dir, LOG_CHECKPOINT_FILE), { force: true });
+      for (const gen of this.journalGens) fs.rmSync(path.join(dir, journalName(gen)), { force: true });
+      this.journalGens.clear();
+      syncDir(dir);
+    }
     this.journalGen = this.generation;
+    // This generation's journal exists from now on (see above); a crash before any change then trusts it.
+    if (usable && !distrust && !standalone) {
+      try {
+        this.openJournal();
+      } catch {
+        // a full volume: the first change tries again (and refuses while it cannot)
+      }
+    }
     this.changedSinceCheckpoint = !this.clean;
     if (marker !== null || fs.existsSync(path.join(dir, CLEAN_SHUTDOWN_FILE))) {
       // From here on a crash is an unclean shutdown.
@@ -272,21 +312,25 @@ export class LogDir {
     return this.journaled.get(dirName) ?? Change.None;
   }
 
-  private readJournal(file: string): void {
+  /** Reads a journal's changes; returns why it cannot be trusted (a line it did not write), or null. */
+  private readJournal(file: string): string | null {
     let text: string;
     try {
       text = fs.readFileSync(file, "utf8");
-    } catch {
-      return;
+    } catch (e) {
+      return `${path.basename(file)} is unreadable: ${(e as Error).message}`;
     }
     const lines = text.split("\n");
-    lines.pop(); // not ended by a newline: a write cut short, and the change it announced never began
-    for (const line of lines) {
-      if (line.length < 2 || line[1] !== " ") continue;
-      const change: Change = line[0] === "s" ? Change.Segments : line[0] === "a" ? Change.Appended : Change.None;
+    // Not ended by a newline: a write cut short, and the change it announced never began; but only the
+    // start of a line Brook writes can be that.
+    if (!/^(?:[as](?: [a-zA-Z0-9._-]*)?)?$/.test(lines.pop()!)) return `${path.basename(file)} ends in something Brook does not write`;
+    for (const [i, line] of lines.entries()) {
+      if (!/^[as] [a-zA-Z0-9._-]*$/.test(line)) return `${path.basename(file)} line ${i + 1} is not one Brook writes`;
+      const change: Change = line[0] === "s" ? Change.Segments : Change.Appended;
       const name = line.slice(2);
       if (change > (this.journaled.get(name) ?? Change.None)) this.journaled.set(name, change);
     }
+    return null;
   }
 
   /**
@@ -296,20 +340,16 @@ export class LogDir {
   journal(m: DirMember, change: Change): void {
     const mark = m.journalMark;
     if (mark.generation === this.journalGen && mark.change >= change) return;
-    const file = path.join(this.path, `${JOURNAL_PREFIX}${this.journalGen}${JOURNAL_SUFFIX}`);
+    const file = path.join(this.path, journalName(this.journalGen));
     const line = Buffer.from(`${change === Change.Segments ? "s" : "a"} ${m.dirName}\n`);
     try {
-      if (this.journalFd === null) {
-        this.journalFd = fs.openSync(file, "a");
-        this.journalSize = fs.fstatSync(this.journalFd).size;
-        this.journalGens.add(this.journalGen);
-      }
+      const fd = this.openJournal();
       // A line written in part (a full volume) would run into the next one: cut it off, and say no.
       if (this.journalBroken) throw Object.assign(new Error(`${file} ends in a partial line`), { code: "ENOSPC" });
-      const n = fs.writeSync(this.journalFd, line);
+      const n = fs.writeSync(fd, line);
       if (n !== line.length) {
         this.journalBroken = true;
-        fs.ftruncateSync(this.journalFd, this.journalSize);
+        fs.ftruncateSync(fd, this.journalSize);
         this.journalBroken = false;
         throw Object.assign(new Error(`short write to ${file}`), { code: "ENOSPC" });
       }
@@ -320,6 +360,16 @@ export class LogDir {
     }
     mark.generation = this.journalGen;
     mark.change = change;
+  }
+
+  /** Opens (creating it) the journal of the current generation, unless it is open. */
+  private openJournal(): number {
+    if (this.journalFd === null) {
+      this.journalFd = fs.openSync(path.join(this.path, journalName(this.journalGen)), "a");
+      this.journalSize = fs.fstatSync(this.journalFd).size;
+      this.journalGens.add(this.journalGen);
+    }
+    return this.journalFd;
   }
 
   /** A checkpoint was captured: later changes go to the journal of its generation. */
@@ -339,9 +389,25 @@ export class LogDir {
     }
   }
 
-  /** Forgets checkpoint entries no log took (partitions that no longer exist). */
+  /** Forgets checkpoint entries no log took (partitions that no longer exist), and the listing. */
   dropUntaken(): void {
     this.entries.clear();
+    this.listing = null;
+  }
+
+  /** Logs a warning about something found in the dir (recovery cutting a segment). */
+  warn(msg: string): void {
+    this.log?.warn(msg);
+  }
+
+  /** The names in the dir when it was opened (until the logs are loaded). */
+  get entriesAtOpen(): readonly string[] {
+    return this.listing ?? [];
+  }
+
+  /** The topic id the checkpoint records for a partition directory (without taking its entry). */
+  topicIdOf(dirName: string): string | undefined {
+    return this.entries.get(dirName)?.topicId;
   }
 
   register(m: DirMember): void {
@@ -382,7 +448,10 @@ export class LogDir {
         await fs.promises.writeFile(tmp, body);
         // Renamed on this thread, so a final checkpoint written by close() can't be overtaken.
         if (this.closed) return void fs.rmSync(tmp, { force: true });
+        this.openJournal(); // before the checkpoint that names its generation is in place
+        if (CRASH_POINTS) crashPoint("checkpoint.before-rename");
         fs.renameSync(tmp, file);
+        if (CRASH_POINTS) crashPoint("checkpoint.after-rename");
       } catch (e) {
         fs.rmSync(tmp, { force: true });
         throw e;
@@ -446,6 +515,7 @@ export class LogDir {
     const generation = ++this.generation;
     const file = path.join(this.path, LOG_CHECKPOINT_FILE);
     writeDurably(file, `${file}.tmp.final`, this.serialize(this.capture().entries, generation));
+    if (CRASH_POINTS) crashPoint("close.before-marker");
     writeDurably(path.join(this.path, CLEAN_SHUTDOWN_FILE), path.join(this.path, CLEAN_SHUTDOWN_FILE + ".tmp"), JSON.stringify({ generation }));
     syncDir(this.path);
     this.switchJournal(generation);

@@ -35,6 +35,7 @@ import { Change, LogDir, writeDurably, type DirMember, type PartitionCheckpoint 
 import { SEGMENT_FILE_RE, Segment, indexPathOf, segmentFileName, segmentMetaJson, type SegmentMeta } from "./segment.ts";
 import { StorageError } from "./storage-error.ts";
 import { LeaderEpochCache } from "./leader-epochs.ts";
+import { CRASH_POINTS, crashPoint } from "../crash-points.ts";
 
 export interface LogConfig {
   /** segment.bytes: roll when the next append wouldn't fit. */
@@ -65,6 +66,8 @@ export interface OpenOptions {
   logDir?: LogDir;
   /** the topic's id: a checkpoint entry of another topic by the same name is ignored */
   topicId?: string;
+  /** recover from the directory whatever the checkpoint says (its directory went missing) */
+  recover?: boolean;
 }
 
 export interface AppendOptions {
@@ -175,7 +178,10 @@ export class PartitionLog implements DirMember {
     const entry = logDir.take(dirName, opts.topicId);
     // After a crash: unchanged since the checkpoint (per the journals) is as good as a clean shutdown;
     // only appended, the active segment's tail is walked; anything else, the directory is recovered.
-    const change = entry && entry.segments.length > 0 ? (logDir.clean ? Change.None : logDir.changeSince(dirName)) : null;
+    let change = entry && entry.segments.length > 0 && !opts.recover ? (logDir.clean ? Change.None : logDir.changeSince(dirName)) : null;
+    // After a crash the journal is checked against the files: a lost or cut journal line must not hide
+    // an append or a roll (two stats, no data read).
+    if (change === Change.None && !logDir.clean) change = changeSeenOnDisk(dir, entry!);
     let log: PartitionLog | null = null;
     if (change === Change.None) log = PartitionLog.fromCheckpoint(dir, dirName, logDir, opts.topicId, cfg, entry!);
     else if (change === Change.Appended) log = PartitionLog.recoverTail(dir, dirName, logDir, opts.topicId, cfg, entry!);
@@ -213,6 +219,7 @@ export class PartitionLog implements DirMember {
       return null; // e.g. the file the first append was to create is not there
     }
     if (!active || active.size < last.size) return null;
+    if (active.cutBytes) logDir.warn(`${active.path}: ${active.cutBytes} bytes from position ${active.size} on are not valid batches (a write cut short): cut off`);
     const segs = e.segments.slice(0, -1).map((m) => Segment.fromMeta(path.join(dir, segmentFileName(m.baseOffset)), m, { ...opts, sealed: true }));
     segs.push(active);
     const log = new PartitionLog(dir, dirName, logDir, topicId, cfg, segs, e.logStartOffset, e.recoveryPoint);
@@ -276,14 +283,21 @@ export class PartitionLog implements DirMember {
           seg = Segment.recover(file, base, { ...opts, sealed: true, verifyCrc: !legacyClean && nextBase > recoveryPoint });
         }
       }
+      if (seg?.cutBytes) logDir.warn(`${file}: ${seg.cutBytes} bytes from position ${seg.size} on are not valid batches (a write cut short, or damage): cut off`);
       if (seg) segs.push(seg);
-      else removeSegmentFiles(file); // a sealed segment without a single valid batch
+      else {
+        logDir.warn(`${file}: no valid batch in it (a write cut short, or damage): removed`);
+        removeSegmentFiles(file); // a sealed segment without a single valid batch
+      }
     });
     let start = Math.max(entry?.logStartOffset ?? 0, legacy?.logStartOffset ?? 0, startFile ?? 0);
     if (segs.length === 0) {
-      // Never hand out an offset twice, even if the segment files were removed behind our back.
+      // Never hand out an offset twice, even if the segment files were removed behind our back; and
+      // nothing below the new segment exists.
       const lastKnown = entry?.segments.at(-1)?.nextOffset ?? 0;
-      segs.push(Segment.create(dir, Math.max(0, start, recoveryPoint, lastKnown), cfg.segmentBytes, cfg.indexIntervalBytes));
+      const base = Math.max(0, start, recoveryPoint, lastKnown);
+      segs.push(Segment.create(dir, base, cfg.segmentBytes, cfg.indexIntervalBytes));
+      start = base;
     } else {
       // The recorded start may lie below the first segment once compaction emptied and removed it; if
       // the first segment is not the one recorded, retention removed segments since: start at it.
@@ -428,9 +442,11 @@ export class PartitionLog implements DirMember {
     let seg = this.active;
     const roll = seg.size > 0 && (seg.size + batches.length > this.config.segmentBytes || now - seg.firstAppendAt > this.config.segmentMs);
     this.logDir.journal(this, roll ? Change.Segments : Change.Appended);
+    if (CRASH_POINTS) crashPoint("append.after-journal");
     try {
       if (roll) seg = this.roll(batches.length);
       seg.append(batches, seg.nextOffset, now, this.epoch);
+      if (CRASH_POINTS) crashPoint("append.after-write");
     } catch (e) {
       throw this.logDir.writeFailed(e, seg.path);
     }
@@ -452,6 +468,7 @@ export class PartitionLog implements DirMember {
   private roll(needBytes: number): Segment {
     const old = this.active;
     const next = Segment.create(this.dir, old.nextOffset, Math.max(this.config.segmentBytes, needBytes), this.config.indexIntervalBytes);
+    if (CRASH_POINTS) crashPoint("roll.after-create");
     const durableUpTo = next.baseOffset;
     const sealed = old.seal();
     this.segs.push(next);
@@ -571,6 +588,7 @@ export class PartitionLog implements DirMember {
     for (const s of gone) {
       s.release();
       removeSegmentFiles(s.path);
+      if (CRASH_POINTS && gone.length > 1) crashPoint("retention.between-segments");
     }
     return n;
   }
@@ -695,14 +713,14 @@ export class PartitionLog implements DirMember {
     if (this.logDir.isStandalone) this.logDir.close();
   }
 
-  /** DeleteTopics: forget the log and remove its directory. */
-  delete(): void {
+  /** DeleteTopics: forget the log and remove its directory (`at`: where it was renamed to, if it was). */
+  delete(at = this.dir): void {
     this.closed = true;
     for (const s of this.segs) s.release();
     this.segs = [Segment.create(this.dir, this.logEndOffset, 0, this.cfg.indexIntervalBytes)];
     this.logDir.unregister(this);
     if (this.logDir.isStandalone) this.logDir.abandon();
-    fs.rmSync(this.dir, { recursive: true, force: true });
+    fs.rmSync(at, { recursive: true, force: true });
   }
 }
 
@@ -710,6 +728,18 @@ function batchRef(seg: Segment, pos: number): BatchRef {
   const batch = seg.batchAt(pos);
   const baseOffset = seg.offsetAt(pos);
   return { batch, baseOffset, lastOffset: baseOffset + dataView(batch).getInt32(LAST_OFFSET_DELTA) };
+}
+
+/**
+ * How a partition the journal calls unchanged looks on disk: its active segment longer than the
+ * checkpoint says (or shorter, or gone) or a segment after it means the journal missed something.
+ */
+function changeSeenOnDisk(dir: string, e: PartitionCheckpoint): Change | null {
+  const last = e.segments[e.segments.length - 1]!;
+  const size = fs.statSync(path.join(dir, segmentFileName(last.baseOffset)), { throwIfNoEntry: false })?.size;
+  if (fs.statSync(path.join(dir, segmentFileName(last.nextOffset)), { throwIfNoEntry: false }) !== undefined && last.nextOffset !== last.baseOffset) return null;
+  if (size === undefined) return last.size === 0 ? Change.None : null;
+  return size === last.size ? Change.None : size > last.size ? Change.Appended : null;
 }
 
 /** A producer-state snapshot taken at `from`, moved to `to` (nothing with a producer id in between). */

@@ -288,6 +288,11 @@ export class ProducerStateManager {
   static fromSnapshot(json: unknown): { state: ProducerStateManager; offset: number } | null {
     const s = json as { version?: number; offset?: number; producers?: unknown[]; aborted?: unknown[] };
     if (!s || s.version !== SNAPSHOT_VERSION || !Number.isSafeInteger(s.offset) || !Array.isArray(s.producers) || !Array.isArray(s.aborted)) return null;
+    // Every number where one belongs (a damaged snapshot is replayed from the log instead).
+    const ints = (a: unknown, n: number) => Array.isArray(a) && a.length >= n && a.slice(0, n).every((x) => typeof x === "number" && Number.isFinite(x));
+    for (const p of s.producers)
+      if (!ints(p, 6) || !Array.isArray((p as unknown[])[6]) || !((p as unknown[])[6] as unknown[]).every((b) => ints(b, 5))) return null;
+    if (!s.aborted.every((a) => ints(a, 3))) return null;
     const state = new ProducerStateManager();
     const open: [number, number][] = [];
     for (const p of s.producers as any[]) {

@@ -169,6 +169,8 @@ export class Segment {
   lastReadUse = 0;
   /** recovery walked a batch with a producer id (so a producer-state snapshot from before it is stale) */
   walkedProducerIds = false;
+  /** bytes recovery cut off that were not zeros: a write cut short or damage (for its warning) */
+  cutBytes = 0;
 
   private sealed: boolean;
   /** segment.bytes when this segment was made active: the window's upper bound */
@@ -289,6 +291,7 @@ export class Segment {
       if (pos < fileSize && (o.sealed || !walked.zeroAfter)) {
         fs.ftruncateSync(fd, pos);
         seg.fileLength = pos;
+        if (!walked.zeroAfter) seg.cutBytes = fileSize - pos;
       }
       if (o.minNextOffset !== undefined && o.minNextOffset > seg.nextOffset) seg.nextOffset = o.minNextOffset;
       if (o.sealed) {
@@ -447,7 +450,10 @@ export class Segment {
     if (!this.sealed && buf && (this.idxHeaderWritten ? fileEntries > n : buf.length > 0)) truncateIndex(this.indexPath, this.idxHeaderWritten ? INDEX_HEADER + n * INDEX_ENTRY : 0);
     if (this.size === 0) return;
     if (complete) {
-      for (let i = 0; i < pending.length; i += 3) this.pushEntry(pending[i]!, pending[i + 2]!, pending[i + 1]!);
+      // Entries the file already holds are not taken twice: a summary from when the segment was active
+      // (its entries inline) meets the complete index file written when it was sealed.
+      const lastPos = this.idxCount > 0 ? this.idxPos[this.idxCount - 1]! : -1;
+      for (let i = 0; i < pending.length; i += 3) if (pending[i + 2]! > lastPos) this.pushEntry(pending[i]!, pending[i + 2]!, pending[i + 1]!);
       this.lastIndexedPos = this.idxPos[this.idxCount - 1]!;
       return;
     }
@@ -660,7 +666,12 @@ export class Segment {
         this.fileLength = window;
       }
     }
-    const m = Bun.mmap(this.path);
+    let m: Uint8Array;
+    try {
+      m = Bun.mmap(this.path);
+    } catch (e) {
+      throw new StorageError(`${this.path} cannot be mapped (${(e as Error).message}); the log recorded ${this.size} bytes in it`, this.path, false);
+    }
     logReadStats.mappingsCreated++;
     if (m.length < this.size)
       throw new StorageError(`${this.path} holds ${m.length} bytes, fewer than the ${this.size} the log recorded`, this.path, false);
@@ -681,8 +692,20 @@ export class Segment {
   private appendFd(): number {
     this.lastAppendUse = ++useClock;
     if (this.fd !== null) return this.fd;
-    const fd = fs.openSync(this.path, fs.constants.O_RDWR | fs.constants.O_CREAT, 0o644);
+    // A file that holds data is never created here: gone is an error, not an empty segment.
+    const known = this.fileExists && this.size > 0;
+    let fd: number;
+    try {
+      fd = fs.openSync(this.path, known ? fs.constants.O_RDWR : fs.constants.O_RDWR | fs.constants.O_CREAT, 0o644);
+    } catch (e) {
+      if (!known) throw e;
+      throw new StorageError(`${this.path} cannot be opened (${(e as Error).message}); the log recorded ${this.size} bytes in it`, this.path, false);
+    }
     this.fileLength = this.fileExists ? fs.fstatSync(fd).size : 0;
+    if (this.fileLength < this.size) {
+      fs.closeSync(fd);
+      throw new StorageError(`${this.path} holds ${this.fileLength} bytes, fewer than the ${this.size} the log recorded`, this.path, false);
+    }
     this.fileExists = true;
     this.fd = fd;
     fdBudget.add(this);
@@ -951,7 +974,8 @@ function encodeIndexTail(t: number[]): (number | null)[] {
     else {
       const prevTs = t[i - 2]!;
       out[i] = t[i]! - t[i - 3]!;
-      out[i + 1] = prevTs === -Infinity ? ts : ts - prevTs;
+      // -Infinity has no JSON: null stands for it wherever it comes (always absolute)
+      out[i + 1] = ts === -Infinity ? null : prevTs === -Infinity ? ts : ts - prevTs;
       out[i + 2] = t[i + 2]! - t[i - 1]!;
     }
   }
@@ -964,12 +988,12 @@ export function decodeIndexTail(d: unknown): number[] | null {
   const out: number[] = new Array(d.length);
   for (let i = 0; i < d.length; i += 3) {
     const [o, ts, pos] = [d[i], d[i + 1], d[i + 2]];
-    if (typeof o !== "number" || typeof pos !== "number" || (typeof ts !== "number" && !(i === 0 && ts === null))) return null;
+    if (typeof o !== "number" || typeof pos !== "number" || (typeof ts !== "number" && ts !== null)) return null;
     if (i === 0) (out[0] = o), (out[1] = ts ?? -Infinity), (out[2] = pos);
     else {
       const prevTs = out[i - 2]!;
       out[i] = out[i - 3]! + o;
-      out[i + 1] = prevTs === -Infinity ? (ts as number) : prevTs + (ts as number);
+      out[i + 1] = ts === null ? -Infinity : prevTs === -Infinity ? ts : prevTs + ts;
       out[i + 2] = out[i - 1]! + pos;
     }
   }

@@ -17,11 +17,12 @@
 // response itself is sent at once, as Kafka has done since KIP-219); a throttled Fetch is answered
 // empty and not charged. request_percentage, controller_mutation_rate and connection_creation_rate are
 // stored and described but not enforced.
-import { closeSync, existsSync, fsyncSync, openSync, readFileSync, renameSync, writeSync } from "node:fs";
+import { closeSync, existsSync, fsyncSync, openSync, renameSync, writeSync } from "node:fs";
 import { isIP } from "node:net";
 import { join } from "node:path";
 import { ErrorCode } from "../../protocol/errors.ts";
 import type { Logger } from "../log.ts";
+import { readStateFile } from "../state-file.ts";
 
 export const QUOTAS_FILE = "brook-client-quotas.json";
 export const USER = "user";
@@ -84,7 +85,7 @@ export class ClientQuotaStore {
   static load(dir: string, log: Logger): ClientQuotaStore {
     const store = new ClientQuotaStore(join(dir, QUOTAS_FILE), log);
     if (existsSync(store.path)) {
-      const saved = JSON.parse(readFileSync(store.path, "utf8")) as { entity: Entity; values: Record<string, number> }[];
+      const saved = readStateFile(store.path, "the client quotas (AlterClientQuotas)") as { entity: Entity; values: Record<string, number> }[];
       for (const e of saved) store.entities.set(entityKey(e.entity), { entity: e.entity, values: new Map(Object.entries(e.values)) });
       if (saved.length > 0) log.info(`loaded client quotas of ${saved.length} entities from ${store.path}`);
     }

@@ -17,13 +17,14 @@
 // telemetry.max.bytes (TELEMETRY_TOO_LARGE). Accepted metrics (OpenTelemetry MetricsData protobuf,
 // decompressed with Kafka's codecs) are decoded to name/value/attributes, logged at debug level and kept
 // per client instance: `clients()` for the metrics module, `onPush()` to follow them.
-import { closeSync, existsSync, fsyncSync, openSync, readFileSync, renameSync, writeSync } from "node:fs";
+import { closeSync, existsSync, fsyncSync, openSync, renameSync, writeSync } from "node:fs";
 import { randomBytes } from "node:crypto";
 import { join } from "node:path";
 import { ErrorCode } from "../../protocol/errors.ts";
 import { crc32c } from "../../protocol/records/crc32c.ts";
 import { decompress } from "../../protocol/records/compression.ts";
 import type { Logger } from "../log.ts";
+import { readStateFile } from "../state-file.ts";
 
 export const CLIENT_METRICS_FILE = "brook-client-metrics.json";
 export const DEFAULT_INTERVAL_MS = 300_000;
@@ -119,7 +120,7 @@ export class ClientTelemetry {
   static load(dir: string, log: Logger, maxBytes: number): ClientTelemetry {
     const t = new ClientTelemetry(join(dir, CLIENT_METRICS_FILE), log, maxBytes);
     if (existsSync(t.path)) {
-      const saved = JSON.parse(readFileSync(t.path, "utf8")) as Record<string, Subscription>;
+      const saved = readStateFile(t.path, "the client metrics subscriptions") as Record<string, Subscription>;
       for (const [name, s] of Object.entries(saved)) t.subscriptions.set(name, s);
     }
     return t;

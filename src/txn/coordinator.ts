@@ -51,6 +51,7 @@ import type { ProducerIdAllocator } from "../producer-ids.ts";
 import type { Partition, TopicStore } from "../topics.ts";
 import { PartitionStates } from "./partition-states.ts";
 import { TxnLog, type StoredTxn } from "./txn-log.ts";
+import { CRASH_POINTS, crashPoint } from "../crash-points.ts";
 
 export type TxnState = "Empty" | "Ongoing" | "PrepareCommit" | "PrepareAbort" | "CompleteCommit" | "CompleteAbort" | "Dead" | "PrepareEpochFence";
 export const TXN_STATES: readonly TxnState[] = ["Empty", "Ongoing", "PrepareCommit", "PrepareAbort", "CompleteCommit", "CompleteAbort", "Dead", "PrepareEpochFence"];
@@ -277,6 +278,18 @@ export class TransactionCoordinator {
     this.abortTimer.unref?.();
     this.snapshotTimer = setInterval(() => this.snapshotStates(false), SNAPSHOT_INTERVAL_MS);
     this.snapshotTimer.unref?.();
+  }
+
+  /** The largest producer id a transactional id or a loaded partition's producer state holds (-1: none). */
+  maxProducerIdInUse(): number {
+    let max = -1;
+    for (const t of this.txns.values()) max = Math.max(max, t.producerId, t.lastProducerId, t.nextProducerId);
+    for (const topic of this.broker.topics.all())
+      for (const p of topic.partitions) {
+        const s = this.states.peek(p);
+        if (s) for (const pid of s.producers.keys()) if (pid > max) max = pid;
+      }
+    return max;
   }
 
   /** Stops the timers (the broker is closing); requests from now on get COORDINATOR_NOT_AVAILABLE. */
@@ -690,14 +703,18 @@ export class TransactionCoordinator {
       t.state = commit ? "PrepareCommit" : "PrepareAbort";
       t.lastUpdateTimestamp = now;
       this.persist(t, true);
+      if (CRASH_POINTS) crashPoint("txn.after-prepare");
     }
+    let markers = 0;
     for (const [topic, parts] of t.partitions)
       for (const index of parts) {
         const p = this.broker.topics.partition(topic, index);
         if (!p) continue; // deleted meanwhile
         if (recovering && (this.states.of(p).producers.get(t.producerId)?.txnFirstOffset ?? -1) < 0) continue;
+        if (CRASH_POINTS && markers++ === 1) crashPoint("txn.between-markers");
         this.writeMarker(p, t.producerId, t.producerEpoch, commit);
       }
+    if (CRASH_POINTS) crashPoint("txn.before-complete");
     if (commit) {
       for (const [group, offsets] of t.offsets) {
         const list = [...offsets.values()].filter((o) => this.broker.topics.partition(o.topic, o.partition) !== undefined);

@@ -10,8 +10,7 @@
 // and renamed over the old one, so a crash leaves either the old or the new file.
 import { closeSync, existsSync, fsyncSync, ftruncateSync, openSync, readFileSync, renameSync, writeSync } from "node:fs";
 import { dirname, join } from "node:path";
-import { crc32c } from "../../protocol/records/crc32c.ts";
-import { FRAME_HEADER, concat, frame, syncDir, writeAll } from "../framed-file.ts";
+import { concat, damagedFileError, frame, scanFrames, syncDir, writeAll } from "../framed-file.ts";
 import type { Logger } from "../log.ts";
 import { isNoSpace } from "../log/os.ts";
 import { StorageError } from "../log/storage-error.ts";
@@ -67,47 +66,22 @@ export class TxnLog {
     let good = 0;
     if (existsSync(path)) {
       const buf = readFileSync(path);
-      const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
       const text = new TextDecoder("utf-8", { fatal: true });
-      let pos = 0;
-      let problem: string | null = null;
-      while (pos < buf.length) {
-        if (buf.length - pos < FRAME_HEADER) {
-          problem = "a truncated record header";
-          break;
-        }
-        const len = view.getUint32(pos);
-        if (len === 0 || len > MAX_RECORD || pos + FRAME_HEADER + len > buf.length) {
-          problem = `a record of ${len} bytes past the end of the file`;
-          break;
-        }
-        const payload = buf.subarray(pos + FRAME_HEADER, pos + FRAME_HEADER + len);
-        if (crc32c(payload) !== view.getUint32(pos + 4)) {
-          problem = "a CRC mismatch";
-          break;
-        }
-        let rec: Record_;
-        try {
-          rec = JSON.parse(text.decode(payload));
-        } catch {
-          problem = "an unreadable record";
-          break;
-        }
-        if (typeof rec?.transactionalId !== "string") {
-          problem = "a record of unknown shape";
-          break;
-        }
+      const scan = scanFrames(buf, MAX_RECORD, (payload) => {
+        const rec = JSON.parse(text.decode(payload)) as Record_;
+        if (typeof rec?.transactionalId !== "string") return false;
         if ("deleted" in rec) live.delete(rec.transactionalId);
         else live.set(rec.transactionalId, rec);
-        pos += FRAME_HEADER + len;
-        records++;
-      }
-      good = pos;
-      if (problem) {
-        log.warn(`${path}: dropping ${buf.length - pos} bytes at offset ${pos} (${problem}), left by an unclean shutdown`);
+        return true;
+      });
+      good = scan.good;
+      records = scan.records;
+      if (scan.problem && !scan.problem.torn) throw damagedFileError(path, "the state of every transactional id (open transactions, producer epochs)", buf.length, records, scan.problem);
+      if (scan.problem) {
+        log.warn(`${path}: dropping ${buf.length - good} bytes at offset ${good} (${scan.problem.reason}), a write an unclean shutdown cut short`);
         const fd = openSync(path, "r+");
         try {
-          ftruncateSync(fd, pos);
+          ftruncateSync(fd, good);
           fsyncSync(fd);
         } finally {
           closeSync(fd);

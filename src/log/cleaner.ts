@@ -76,6 +76,8 @@ export interface CompactResult {
   nextDeleteHorizon: number;
   /** the longest stretch of synchronous work (ms) */
   longestSliceMs: number;
+  /** how many stretches the pass was cut into */
+  slices: number;
   durationMs: number;
   aborted: boolean;
 }
@@ -83,6 +85,8 @@ export interface CompactResult {
 /** Measures and bounds the synchronous stretches of a pass. */
 class Pacer {
   longest = 0;
+  /** slices ended so far (each one a chance for other work to run) */
+  slices = 0;
   private sliceStart = performance.now();
   constructor(
     private readonly sliceMs: number,
@@ -106,6 +110,7 @@ class Pacer {
   }
 
   endSlice(): void {
+    this.slices++;
     const d = performance.now() - this.sliceStart;
     if (d > this.longest) this.longest = d;
   }
@@ -182,6 +187,7 @@ export async function compactLog(log: PartitionLog, opts: CompactOptions): Promi
     tombstonesRemoved: 0,
     nextDeleteHorizon: Infinity,
     longestSliceMs: 0,
+    slices: 0,
     durationMs: 0,
     aborted: false,
   };
@@ -259,6 +265,7 @@ export async function compactLog(log: PartitionLog, opts: CompactOptions): Promi
   } finally {
     pacer.endSlice();
     result.longestSliceMs = pacer.longest;
+    result.slices = pacer.slices;
     result.durationMs = performance.now() - started;
   }
 }

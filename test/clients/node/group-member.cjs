@@ -67,8 +67,11 @@ consumer.on("ready", () => {
   out({ event: "ready" });
 });
 consumer.on("data", (m) => {
+  // A member that is closing does not process what was still on its way to it (as an application that
+  // stops consuming would not): it is not committed, so its next owner reads it.
+  if (opts.commit && closing) return;
   out({ event: "message", topic: m.topic, partition: m.partition, offset: m.offset, value: m.value ? m.value.toString() : null });
-  if (opts.commit && !closing) {
+  if (opts.commit) {
     try {
       consumer.commitMessageSync(m);
       out({ event: "committed", topic: m.topic, partition: m.partition, offset: m.offset + 1 });

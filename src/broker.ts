@@ -21,7 +21,7 @@ import { LogMaintenance } from "./log/maintenance.ts";
 import { FaultInjector } from "./faults/injector.ts";
 import { SaslAuthenticator } from "./server/authenticator.ts";
 import { saslSettings, type SaslSettings, type ScramLookup } from "./security/sasl-settings.ts";
-import { ScramCredentialStore } from "./security/scram-store.ts";
+import { SCRAM_CREDENTIALS_FILE, ScramCredentialStore } from "./security/scram-store.ts";
 import { subjectName } from "./security/principal.ts";
 import { tlsSettings, type TlsSettings } from "./security/tls.ts";
 import { BrokerMetrics } from "./metrics.ts";
@@ -272,7 +272,14 @@ function readMetaProperties(path: string): { kind: "missing" } | { kind: "unread
   return { kind: "ok", clusterId, nodeId: Number(nodeId) };
 }
 
+/**
+ * Files a tool may write before the broker's first start (as kafka-storage.sh format --add-scram does):
+ * their presence does not make a log dir a used one.
+ */
+const BOOTSTRAP_FILES = new Set([SCRAM_CREDENTIALS_FILE, `${SCRAM_CREDENTIALS_FILE}.tmp`]);
+
 /** Whether the log dirs hold anything a broker wrote (so a missing meta.properties was lost, not never written). */
+
 function holdsBrookState(logDirs: string[]): boolean {
   for (const dir of logDirs) {
     let names: string[];
@@ -281,7 +288,7 @@ function holdsBrookState(logDirs: string[]): boolean {
     } catch {
       continue;
     }
-    if (names.some((n) => n.startsWith("brook-") || /^.+-\d+$/.test(n))) return true;
+    if (names.some((n) => (n.startsWith("brook-") && !BOOTSTRAP_FILES.has(n)) || /^.+-\d+$/.test(n))) return true;
   }
   return false;
 }

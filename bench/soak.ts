@@ -64,20 +64,46 @@ const log = (m: string) => console.error(`soak: ${m}`);
 type Line = Record<string, number | string | null>;
 
 const stopped = new Set<number>();
+const live = new Set<Subprocess<"ignore", "pipe", "inherit">>();
+/** Stops the clients and Brook (removing its log dir), then exits: every way the run can end early. */
+let aborting = false;
+function abort(reason: string, code = 1): void {
+  if (aborting) return;
+  aborting = true;
+  log(`${reason}; stopping`);
+  const all = [...live];
+  for (const c of all) stopped.add(c.pid), c.kill("SIGKILL");
+  void Promise.all(all.map((c) => c.exited))
+    .then(() => brook?.stop())
+    .finally(() => process.exit(code));
+}
+process.on("SIGINT", () => abort("SIGINT", 130));
+process.on("SIGTERM", () => abort("SIGTERM", 143));
+process.on("uncaughtException", (e) => abort(String(e?.stack ?? e)));
+process.on("unhandledRejection", (e) => abort(String((e as Error)?.stack ?? e)));
+
+const assigned: Promise<void>[] = [];
 /** A soak client: its JSON lines, as they come, to `onLine`. One that dies ends the soak: its rows would be missing. */
 function client(bin: string, args: string[], onLine: (l: Line) => void): Subprocess<"ignore", "pipe", "inherit"> {
+  let onAssigned = () => {};
+  if (args[0] === "consume") assigned.push(new Promise((resolve) => (onAssigned = resolve)));
   const child = spawn([bin, ...args], { stdout: "pipe", stderr: "inherit" });
+  live.add(child);
   void child.exited.then((code) => {
+    live.delete(child);
     if (stopped.has(child.pid)) return;
-    log(`the ${args[0]} client exited (${code}) before the end; stopping`);
-    void brook.stop().finally(() => process.exit(1));
+    abort(`the ${args[0]} client exited (${code}) before the end`);
   });
   void (async () => {
     const dec = new TextDecoder();
     let buf = "";
     for await (const chunk of child.stdout) {
       buf += dec.decode(chunk);
-      for (let nl; (nl = buf.indexOf("\n")) >= 0; buf = buf.slice(nl + 1)) onLine(JSON.parse(buf.slice(0, nl)));
+      for (let nl; (nl = buf.indexOf("\n")) >= 0; buf = buf.slice(nl + 1)) {
+        const l = JSON.parse(buf.slice(0, nl)) as Line;
+        if (l.event === "assigned") onAssigned();
+        else onLine(l);
+      }
     }
   })();
   return child;
@@ -98,7 +124,8 @@ const openFds = (pid: number) => fs.readdirSync(`/proc/${pid}/fd`).length;
 
 const bin = buildClient("soak");
 const retention = String(opt.retentionMib << 20);
-const brook = await startBrook({ overrides: ["log.retention.check.interval.ms=10000", "log.segment.bytes=" + (32 << 20)] });
+let brook: Awaited<ReturnType<typeof startBrook>> | undefined;
+brook = await startBrook({ overrides: ["log.retention.check.interval.ms=10000", "log.segment.bytes=" + (32 << 20)] });
 const pid = brook.proc.pid;
 log(`Brook pid ${pid} at ${brook.address}`);
 {
@@ -115,6 +142,14 @@ log(`Brook pid ${pid} at ${brook.address}`);
   c.close();
 }
 
+/** Records flow only once every member has partitions: they start at the log end. */
+async function groupSettled(): Promise<void> {
+  const all = assigned.splice(0);
+  const watchdog = setTimeout(() => abort("the consumer group got no assignment in 60 s"), 60_000);
+  await Promise.all(all);
+  clearTimeout(watchdog);
+}
+
 // ---- saturation ----
 let rate = opt.rate;
 let saturation = 0;
@@ -125,7 +160,7 @@ if (!rate) {
   const members = Array.from({ length: opt.consumers }, (_, i) =>
     client(bin, ["consume", "-b", brook.address, "-g", "soak-saturation", "-t", "soak-saturation", "-w", "2000"], (l) => (consumed[i] ??= []).push(Number(l.records) / Number(l.seconds))),
   );
-  await Bun.sleep(3000); // the group settles before records flow (members start at the log end)
+  await groupSettled();
   const sat = client(bin, ["produce", "-b", brook.address, "-t", "soak-saturation", "-r", "0", "-s", String(opt.size), "-w", "2000"], (l) => produced.push(Number(l.acked) / Number(l.seconds)));
   await Bun.sleep(opt.saturationSeconds * 1000);
   await stopAll([sat, ...members]);
@@ -134,7 +169,7 @@ if (!rate) {
   const median = (v: number[]) => v.slice(1).sort((a, b) => a - b)[Math.floor((v.length - 1) / 2)] ?? 0;
   const producedRate = median(produced), consumedRate = consumed.reduce((n, m) => n + median(m), 0);
   saturation = Math.min(producedRate, consumedRate);
-  if (!saturation) throw new Error("the saturation run moved nothing");
+  if (!saturation) throw new Error(`the saturation run moved nothing (acknowledged ${producedRate}/s, read ${consumedRate}/s)`);
   rate = Math.round(saturation * opt.fraction);
   log(`saturation: ${Math.round(saturation)} records/s of ${opt.size} bytes (acknowledged ${Math.round(producedRate)}/s, the group read ${Math.round(consumedRate)}/s; medians of 2 s windows); soak at ${rate}/s`);
 }
@@ -155,7 +190,7 @@ const children = [
   ...Array.from({ length: opt.consumers }, (_, i) => client(bin, ["consume", "-b", brook.address, "-g", "soak", "-t", "soak,soak-txn", "-w", "60000"], push("consume", i))),
   client(bin, ["txn", "-b", brook.address, "-t", "soak-txn", "-x", "soak-txn", "-r", String(opt.txnRate), "-k", String(opt.txnRecords), "-s", String(opt.size), "-w", "60000"], push("txn", 0)),
 ];
-await Bun.sleep(3000); // the group settles before records flow (consumers start at the log end)
+await groupSettled();
 children.push(client(bin, ["produce", "-b", brook.address, "-t", "soak", "-r", String(rate), "-s", String(opt.size), "-w", "60000"], push("produce", 0)));
 
 const rows: Row[] = [];

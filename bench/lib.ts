@@ -1,4 +1,4 @@
-// Shared by bench/run.ts and bench/compare.ts: the librdkafka client (bench/rdbench.c, compiled on first
+// Shared by the bench/ scripts: the librdkafka clients (bench/rdbench.c, bench/soak.c, compiled on first
 // use), a Brook child process from any source tree, and its CPU and memory read from /proc.
 import { spawn, type Subprocess } from "bun";
 import fs from "node:fs";
@@ -11,8 +11,9 @@ const CLK_TCK = 100; // Linux USER_HZ, the unit of utime/stime in /proc/PID/stat
 
 export type Result = Record<string, number | string | boolean>;
 
-export function buildClient(): string {
-  const src = path.join(HERE, "rdbench.c"), bin = path.join(HERE, ".build", "rdbench");
+/** Compiles bench/NAME.c (a librdkafka client) into bench/.build/NAME unless that is newer. */
+export function buildClient(name = "rdbench"): string {
+  const src = path.join(HERE, `${name}.c`), bin = path.join(HERE, ".build", name);
   if (fs.existsSync(bin) && fs.statSync(bin).mtimeMs >= fs.statSync(src).mtimeMs) return bin;
   if (!fs.existsSync("/usr/include/librdkafka/rdkafka.h")) {
     console.error("bench: librdkafka headers missing: apt-get install -y librdkafka-dev");

@@ -61,9 +61,11 @@ export default handler(ListOffsets, (req, ctx) => {
       const fenced = checkCurrentLeaderEpoch(part, p.currentLeaderEpoch);
       if (fenced !== ErrorCode.NONE) return fail(fenced);
       const log = part.log;
-      const history = log.epochHistory;
-      // The epoch of the log start offset, when the history reaches back that far (Kafka's check).
+      // The epoch of the log start offset, when the history reaches back that far (Kafka's check). The
+      // history is loaded only here: loading it the first time may write it (the leadership taken at
+      // open), an fsync per partition that a LATEST lookup of 10,000 partitions must not wait for.
       const startEpoch = () => {
+        const history = log.epochHistory;
         const epoch = history.epochForOffset(log.logStartOffset);
         return epoch >= 0 && history.earliest!.startOffset <= log.logStartOffset ? epoch : -1;
       };

@@ -150,7 +150,12 @@ export function holdsData(partitionDir: string): boolean {
 
 /** The name a partition directory takes while its topic is deleted. */
 export function deletingName(partitionDir: string, topicId: string): string {
-  return `${partitionDir}.${topicId}-delete`;
+  // As Kafka's logDeleteDirName: the topic part is cut so the name fits 255 bytes (a 249-character
+  // topic name would not); the topic id, not the name, says which topic it was.
+  const base = path.basename(partitionDir);
+  const dash = base.lastIndexOf("-");
+  const suffix = `${base.slice(dash)}.${topicId}-delete`;
+  return path.join(path.dirname(partitionDir), base.slice(0, Math.min(dash, 255 - suffix.length)) + suffix);
 }
 
 /** A list of topic names for a message (the first ten). */

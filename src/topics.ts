@@ -307,7 +307,7 @@ export class TopicStore {
   private finishDeletions(catalogue: Catalogue, found: LogDirContents): boolean {
     let changed = false;
     for (const d of found.deleting) {
-      const i = catalogue.topics.findIndex((t) => t.name === d.name && t.id === d.topicId);
+      const i = catalogue.topics.findIndex((t) => t.id === d.topicId && t.name.startsWith(d.name)); // the name may be cut (deletingName)
       if (i < 0) continue;
       const t = catalogue.topics[i]!;
       this.log.warn(`topic ${t.name}: finishing its deletion, which a crash interrupted`);

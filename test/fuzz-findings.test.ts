@@ -259,3 +259,18 @@ test("a long poll that has ended leaves nothing behind in the waiter table", asy
   c.close();
   expect((b.broker as unknown as { waiters: Map<unknown, unknown> }).waiters.size).toBe(0); // white box: nothing else shows it
 });
+
+test("a topic with a 249-character name is deleted: its directories' deleting names are cut to fit 255 bytes (was ENAMETOOLONG, and the other topics of the request kept)", async () => {
+  const long = "a".repeat(249);
+  const other = topicName("del-with-long");
+  broker.broker.topics.create(long, 2);
+  broker.broker.topics.create(other, 2);
+  const { KafkaClient } = await import("../src/client.ts");
+  const { DeleteTopics } = await import("../protocol/apis/20-delete-topics.ts");
+  await using c = await KafkaClient.connect(broker.address);
+  const res = await c.request(DeleteTopics, 4, { topicNames: [other, long], timeoutMs: 5000 });
+  expect(res.responses.map((r) => [r.name, r.errorCode])).toEqual([[other, 0], [long, 0]]);
+  const fs = await import("node:fs");
+  expect(fs.readdirSync(dir.path).filter((f) => f.startsWith(other) || f.startsWith("aaaa"))).toEqual([]);
+  expect(broker.broker.topics.get(long)).toBeUndefined();
+});

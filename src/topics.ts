@@ -593,8 +593,14 @@ export class TopicStore {
 
   /** addPartitions without holding the event loop (the caller validated the count). */
   async addPartitionsInSlices(name: string, count: number): Promise<Topic> {
+    // Another change of this topic first (the CreatePartitions handler waits too; an embedder calling
+    // this twice at once would count both from the same partition count). The check and the claim below
+    // run without an await between them.
+    for (let busy = this.busy.get(name); busy !== undefined; busy = this.busy.get(name)) await busy;
     const topic = this.topics.get(name);
     if (!topic) throw new TopicError(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, `Topic '${name}' does not exist.`);
+    if (count <= topic.partitions.length)
+      throw new TopicError(ErrorCode.INVALID_PARTITIONS, `Topic currently has ${topic.partitions.length} partitions, which is higher than the requested ${count}.`);
     const release = this.claim([name]);
     try {
       const first = topic.partitions.length;
@@ -638,6 +644,10 @@ export class TopicStore {
    * catalogue that cannot be written leaves them all in place (KAFKA_STORAGE_ERROR).
    */
   async deleteTopics(names: readonly string[]): Promise<void> {
+    // A change under way first (partitions being added): deleting meanwhile released the name early,
+    // the topic could be created again, and the unfinished addition then removed the new topic's
+    // directories as its own (found by the fuzzer). The check and the claim run without an await between.
+    for (let busy = names.map((n) => this.busy.get(n)).find((b) => b !== undefined); busy !== undefined; busy = names.map((n) => this.busy.get(n)).find((b) => b !== undefined)) await busy;
     const doomed = names.map((n) => this.topics.get(n)).filter((t): t is Topic => t !== undefined);
     if (doomed.length === 0) return;
     const release = this.claim(doomed.map((t) => t.name));

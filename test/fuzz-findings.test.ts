@@ -274,3 +274,27 @@ test("a topic with a 249-character name is deleted: its directories' deleting na
   expect(fs.readdirSync(dir.path).filter((f) => f.startsWith(other) || f.startsWith("aaaa"))).toEqual([]);
   expect(broker.broker.topics.get(long)).toBeUndefined();
 });
+
+test("a topic deleted and created again while partitions are still being added to it keeps its directories (the unfinished addition removed them as its own; the next deletion failed with ENOENT)", async () => {
+  const name = topicName("grow-del");
+  broker.broker.topics.create(name, 1);
+  const { KafkaClient } = await import("../src/client.ts");
+  const { CreatePartitions } = await import("../protocol/apis/37-create-partitions.ts");
+  const { CreateTopics } = await import("../protocol/apis/19-create-topics.ts");
+  const { DeleteTopics } = await import("../protocol/apis/20-delete-topics.ts");
+  const fs = await import("node:fs");
+  await using a = await KafkaClient.connect(broker.address);
+  await using b = await KafkaClient.connect(broker.address);
+  const growing = a.request(CreatePartitions, 1, { topics: [{ name, count: 3000, assignments: null }], timeoutMs: 30_000, validateOnly: false });
+  const { until } = await import("./helpers/poll.ts");
+  await until("the addition under way (it takes many slices)", () => broker.broker.topics.isBusy(name), 10_000);
+  const del = await b.request(DeleteTopics, 4, { topicNames: [name], timeoutMs: 30_000 });
+  expect(del.responses[0]!.errorCode).toBe(0);
+  const created = await b.request(CreateTopics, 4, { topics: [{ name, numPartitions: 3, replicationFactor: 1, assignments: [], configs: [] }], timeoutMs: 30_000, validateOnly: false });
+  expect(created.topics[0]!.errorCode).toBe(0);
+  await growing;
+  expect(broker.broker.topics.get(name)!.partitions.length).toBe(3);
+  expect([0, 1, 2].map((i) => fs.existsSync(`${dir.path}/${name}-${i}`))).toEqual([true, true, true]);
+  const again = await b.request(DeleteTopics, 4, { topicNames: [name], timeoutMs: 30_000 });
+  expect(again.responses[0]!.errorCode).toBe(0);
+}, 60_000);

@@ -1,8 +1,7 @@
 // DeleteAcls (key 31), v0–v3, the full range. Each filter deletes every ACL it matches and lists them.
 // v1 adds pattern types (filters may say ANY or MATCH), v2 is flexible.
+import { aclBindingFilter, LITERAL_PATTERN as LITERAL } from "../acl-filter.ts";
 import { api, f, list } from "../define.ts";
-
-const LITERAL = 3;
 
 export const DeleteAcls = api({
   key: 31,
@@ -10,15 +9,7 @@ export const DeleteAcls = api({
   versions: [0, 3],
   flexible: 2,
   request: [
-    f("filters", list(
-      f("resourceTypeFilter", "int8"),
-      f("resourceNameFilter", "string", { nullable: true }),
-      f("patternTypeFilter", "int8", { since: 1, default: LITERAL }),
-      f("principalFilter", "string", { nullable: true }),
-      f("hostFilter", "string", { nullable: true }),
-      f("operation", "int8"),
-      f("permissionType", "int8"),
-    )),
+    f("filters", list(...aclBindingFilter)),
   ],
   response: [
     f("throttleTimeMs", "int32"),

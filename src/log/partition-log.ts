@@ -197,8 +197,8 @@ export class PartitionLog implements DirMember {
     const segs = e.segments.map((m, i) =>
       Segment.fromMeta(path.join(dir, segmentFileName(m.baseOffset)), m, { sealed: i < n - 1, capacity: cfg.segmentBytes, indexIntervalBytes: cfg.indexIntervalBytes }),
     );
-    // A clean shutdown synced everything; after a crash the checkpoint's recovery point holds.
-    const log = new PartitionLog(dir, dirName, logDir, topicId, cfg, segs, e.logStartOffset, logDir.clean ? Infinity : e.recoveryPoint);
+    // A clean shutdown that synced everything vouches for all of it; otherwise the checkpoint's recovery point holds.
+    const log = new PartitionLog(dir, dirName, logDir, topicId, cfg, segs, e.logStartOffset, logDir.cleanSynced ? Infinity : e.recoveryPoint);
     log.storedProducerSnapshot = e.producers;
     return log;
   }
@@ -689,7 +689,9 @@ export class PartitionLog implements DirMember {
   }
 
   get unsyncedFiles(): number {
-    return (this.active.hasUnsyncedData ? 1 : 0) + this.sealing;
+    // Data below the log end not known to be fsynced: written since the last fsync, or left unsynced by
+    // an earlier clean stop (the log then opens with its recovery point below its end).
+    return (this.active.hasUnsyncedData || this.recoveryPoint < this.logEndOffset ? 1 : 0) + this.sealing;
   }
 
   fsyncFiles(): void {

@@ -171,6 +171,27 @@ describe("compaction", () => {
     expect(consume(log)).toEqual([[1, "K", "v"], [2, "roll", "x"]]);
   });
 
+  test("a CRC-valid batch of unreadable records (stored before the topic was compacted) is kept as it is; the rest is compacted", async () => {
+    const log = tinySegments();
+    append(log, [{ key: "A", value: "v1" }]);
+    // One record's bytes replaced by 0xff (a varint that never ends), the CRC recomputed over them.
+    const garbage = encodeBatch({ records: [{ key: "G", value: "garbage", timestamp: T0 }] });
+    garbage.fill(0xff, 61);
+    dataView(garbage).setUint32(17, crc32c(garbage.subarray(21)));
+    expect(() => decodeRecords(garbage)).toThrow();
+    log.append(garbage);
+    append(log, [{ key: "A", value: "v2" }]);
+    append(log, [{ key: "roll", value: "x" }]);
+    const r = (await compactLog(log, { deleteRetentionMs: 0 }))!;
+    expect(r.aborted).toBe(false);
+    expect(r.unreadableBatches).toBe(1);
+    expect(r.recordsRemoved).toBe(1);
+    const left = batches(log);
+    expect(left.map((b) => readBatchHeader(b).baseOffset)).toEqual([1, 2, 3]);
+    expect(Buffer.from(left[0]!.subarray(61)).equals(Buffer.from(garbage.subarray(61)))).toBe(true); // the garbage, untouched
+    expect(decodeRecords(left[1]!).records.map((x) => text(x.value))).toEqual(["v2"]);
+  });
+
   const codecs: [string, number][] = [["gzip", 1], ["snappy (xerial)", 2], ["lz4", 3], ["zstd", 4]];
   for (const [name, codec] of codecs) {
     test(`compressed batches (${name}) are decompressed, compacted and compressed again with the same codec`, async () => {

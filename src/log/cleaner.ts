@@ -13,6 +13,9 @@
 //     markers) are always kept as they are. Batches keep their offsets (base offset, lastOffsetDelta);
 //     batches left with no record go, and so do segments left with no batch (offsets have gaps, which
 //     every client handles; the log start offset is unaffected).
+//     A batch whose records cannot be read (CRC-valid garbage, stored while the topic was not compacted:
+//     produce reads the records only of compacted topics) is kept as it is and counted; the rest of the
+//     partition is still compacted.
 //  4. A segment that changes is written to `<segment>.log.cleaned`, fsynced, renamed over the original
 //     and then swapped in memory, all in one synchronous step that first checks the segment is still
 //     part of the log. A crash before the rename leaves the original (the `.cleaned` file is removed on
@@ -80,6 +83,17 @@ export interface CompactResult {
   slices: number;
   durationMs: number;
   aborted: boolean;
+  /** batches kept as they were because their records could not be read */
+  unreadableBatches: number;
+}
+
+/** The batch's records, or null when they cannot be read (framing, varints or compressed data damaged). */
+function readableRecords(batch: Uint8Array): ReturnType<typeof parseBatchRecords> | null {
+  try {
+    return parseBatchRecords(batch);
+  } catch {
+    return null;
+  }
 }
 
 /** Measures and bounds the synchronous stretches of a pass. */
@@ -190,6 +204,7 @@ export async function compactLog(log: PartitionLog, opts: CompactOptions): Promi
     slices: 0,
     durationMs: 0,
     aborted: false,
+    unreadableBatches: 0,
   };
   try {
     let segments = [...log.sealedSegments()];
@@ -239,7 +254,11 @@ export async function compactLog(log: PartitionLog, opts: CompactOptions): Promi
       for (const [pos, size] of batchesOf(bytes)) {
         if (v.getInt16(pos + ATTRIBUTES) & CONTROL_BIT || aborted(v, pos)) continue;
         const base = readInt64(v, pos);
-        const parsed = parseBatchRecords(bytes.subarray(pos, pos + size));
+        const parsed = readableRecords(bytes.subarray(pos, pos + size));
+        if (parsed === null) {
+          result.unreadableBatches++;
+          continue;
+        }
         for (const r of parsed.records) {
           const k = keyString(parsed.section, r);
           if (k !== null) latest.set(k, base + r.offsetDelta);
@@ -306,15 +325,17 @@ async function cleanSegment(
     for (const [pos, size] of batchesOf(bytes)) {
       const batch = bytes.subarray(pos, pos + size);
       let replacement: Uint8Array | null | undefined; // undefined: keep as is; null: drop
+      let parsed: ReturnType<typeof parseBatchRecords> | null;
       const attrs = v.getInt16(pos + ATTRIBUTES);
       if (attrs & CONTROL_BIT) {
         replacement = undefined; // transaction markers stay (see the file header)
       } else if (aborted(v, pos)) {
         replacement = null;
         removedHere += v.getInt32(pos + RECORD_COUNT);
+      } else if ((parsed = readableRecords(batch)) === null) {
+        replacement = undefined; // counted while the offset map was built
       } else {
         const base = readInt64(v, pos);
-        const parsed = parseBatchRecords(batch);
         const hasHorizon = (attrs & DELETE_HORIZON_BIT) !== 0;
         const horizon = hasHorizon ? readInt64(v, pos + BASE_TIMESTAMP) : Infinity;
         const keep: RecordSlice[] = [];
@@ -569,6 +590,11 @@ export class LogCleaner {
             `${r.recordsRemoved} records and ${r.tombstonesRemoved} tombstones removed, ` +
             `${r.segmentsRewritten} segments rewritten, ${r.segmentsRemoved} removed in ${r.durationMs.toFixed(1)} ms ` +
             `(longest slice ${r.longestSliceMs.toFixed(2)} ms)`,
+        );
+      if (r.unreadableBatches > 0)
+        this.log.warn(
+          `cleaning ${best.name}: kept ${r.unreadableBatches} batch(es) as they were because their records cannot be read ` +
+            `(written before the topic was compacted?); the rest of the partition was compacted`,
         );
     }
     for (const fn of [...this.listeners]) fn();

@@ -113,6 +113,18 @@ async function startChild(overrides: Record<string, string>): Promise<Child> {
     stderr: "pipe",
     env: { ...process.env, BROOK_LOG_LEVEL: "error" },
   });
+  // Interrupting the fuzzer (Ctrl-C, kill) must not leave its broker running on a temporary log dir.
+  const onSignal = (signal: NodeJS.Signals) => {
+    proc.kill("SIGKILL");
+    rmSync(dataDir, { recursive: true, force: true });
+    process.exit(signal === "SIGINT" ? 130 : 143);
+  };
+  process.once("SIGINT", onSignal);
+  process.once("SIGTERM", onSignal);
+  void proc.exited.then(() => {
+    process.off("SIGINT", onSignal);
+    process.off("SIGTERM", onSignal);
+  });
   const stderrLines: string[] = [];
   (async () => {
     const dec = new TextDecoder();

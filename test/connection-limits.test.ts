@@ -9,6 +9,7 @@
 import { describe, expect, test } from "bun:test";
 import { startBroker, type BrokerHandle } from "../src/broker.ts";
 import { ConfigError } from "../src/config.ts";
+import type { Connection } from "../src/server/connection.ts";
 import { kcat, kcatConsume, requireTools } from "./helpers/clients.ts";
 import { until } from "./helpers/poll.ts";
 import { tempDir, topicName } from "./helpers/tmp.ts";
@@ -287,7 +288,7 @@ describe("bounded request and response memory", () => {
 
       const c = await RawClient.connect(b.host, b.port);
       await served(c);
-      const conn = [...b.connections.connections].at(-1)!;
+      const conn = [...b.connections.connections].at(-1)! as Connection;
       c.pauseReading();
       const REQUESTS = 30;
       const ids = Array.from({ length: REQUESTS }, () => correlation++);

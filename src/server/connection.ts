@@ -15,7 +15,7 @@
 // throttling): no request is read or dispatched until the throttle time has passed.
 import type { Socket } from "bun";
 import type { Logger } from "../log.ts";
-import type { ConnectionLimits } from "./connections.ts";
+import type { ConnectionLimits, ManagedConnection } from "./connections.ts";
 
 /** A response frame: one buffer, or several written back to back (record data shared with the log). */
 export type ResponseFrame = Uint8Array | readonly Uint8Array[];
@@ -43,7 +43,7 @@ const frameBytes = (f: ResponseFrame): number => {
   return n;
 };
 
-export class Connection {
+export class Connection implements ManagedConnection {
   /** a frame being filled across chunks, its buffer (grown as bytes arrive) and its declared size */
   private frame: Uint8Array | null = null;
   private frameFill = 0;

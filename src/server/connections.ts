@@ -17,14 +17,30 @@ import { isIP } from "node:net";
 import { lookup } from "node:dns/promises";
 import { ConfigError, type BrokerConfig } from "../config.ts";
 import type { Logger } from "../log.ts";
-import type { Connection } from "./connection.ts";
+
+/** What the limits need of a client connection (server/connection.ts's Connection is one). */
+export interface ManagedConnection {
+  readonly peer: string;
+  readonly ip: string;
+  readonly inFlight: number;
+  readonly isPaused: boolean;
+  /** since when nothing moved and no request was in flight (connections.max.idle.ms) */
+  idleSince: number;
+  /** whether bytes moved since the last call */
+  takeActivity(): boolean;
+  /** reads again if nothing holds it back any more */
+  tryResume(): void;
+  /** resolves once every request received so far is answered */
+  idle(): Promise<void>;
+  close(): void;
+}
 
 const INT_MAX = 2147483647;
 
 /** Request memory (queued.max.request.bytes). Over-reserving by one frame is allowed, as in Kafka. */
 export class RequestMemoryPool {
   used = 0;
-  private readonly waiting = new Set<Connection>();
+  private readonly waiting = new Set<ManagedConnection>();
 
   constructor(readonly capacity: number) {}
 
@@ -51,11 +67,11 @@ export class RequestMemoryPool {
   }
 
   /** A connection paused because the pool was used up; resumed when memory is released. */
-  wait(c: Connection): void {
+  wait(c: ManagedConnection): void {
     this.waiting.add(c);
   }
 
-  forget(c: Connection): void {
+  forget(c: ManagedConnection): void {
     this.waiting.delete(c);
   }
 }
@@ -116,7 +132,7 @@ export interface ConnectionStats {
 export class ConnectionManager {
   readonly pool: RequestMemoryPool;
   readonly limits: ConnectionLimits;
-  private readonly open = new Set<Connection>();
+  private readonly open = new Set<ManagedConnection>();
   private readonly perIp = new Map<string, number>();
   private readonly maxConnections: number;
   private readonly maxPerIp: number;
@@ -170,13 +186,13 @@ export class ConnectionManager {
     return true;
   }
 
-  add(c: Connection): void {
+  add(c: ManagedConnection): void {
     this.open.add(c);
     const key = normalizeIp(c.ip);
     this.perIp.set(key, (this.perIp.get(key) ?? 0) + 1);
   }
 
-  remove(c: Connection): void {
+  remove(c: ManagedConnection): void {
     if (!this.open.delete(c)) return;
     this.pool.forget(c);
     const key = normalizeIp(c.ip);
@@ -185,7 +201,7 @@ export class ConnectionManager {
     else this.perIp.set(key, n);
   }
 
-  get connections(): ReadonlySet<Connection> {
+  get connections(): ReadonlySet<ManagedConnection> {
     return this.open;
   }
 

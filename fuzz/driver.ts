@@ -77,7 +77,7 @@ export interface FuzzReport {
   durationMs: number;
   framesPerSecond: number;
   canary: { produced: number; acked: number; read: number; invalidRejected: number };
-  rss: { baselineAnon: number; peakAnon: number; finalAnon: number; baselineRss: number; peakRss: number; finalRss: number };
+  rss: { baselineAnon: number; peakAnon: number; finalAnon: number; baselineRss: number; peakRss: number; finalRss: number; baselineHeap: number; finalHeap: number };
   sockets: { baseline: number; final: number };
   stallMaxMs: number;
   findings: Finding[];
@@ -88,6 +88,8 @@ export interface FuzzReport {
 interface Child {
   proc: Bun.Subprocess<"ignore", "pipe", "pipe">;
   address: string;
+  /** the broker's HTTP listener (its /metrics tell the JavaScript heap from the allocator's retention) */
+  httpUrl: string;
   dataDir: string;
   stderrLines: string[];
   exited: Promise<number | null>;
@@ -103,6 +105,7 @@ async function startChild(overrides: Record<string, string>): Promise<Child> {
     "log.retention.check.interval.ms": "2000",
     "log.cleaner.backoff.ms": "1000",
     "transaction.abort.timed.out.transaction.cleanup.interval.ms": "1000",
+    "brook.http.listener": "127.0.0.1:0",
     ...overrides,
   };
   const args = Object.entries(props).flatMap(([k, v]) => ["--override", `${k}=${v}`]);
@@ -139,19 +142,20 @@ async function startChild(overrides: Record<string, string>): Promise<Child> {
     }
   })().catch(() => {});
   const exited = proc.exited.then(() => proc.exitCode);
-  const address = await new Promise<string>((resolveAddress, reject) => {
+  const [address, httpUrl] = await new Promise<[string, string]>((resolveAddress, reject) => {
     (async () => {
       const dec = new TextDecoder();
       let buf = "";
       for await (const chunk of proc.stdout) {
         buf += dec.decode(chunk, { stream: true });
         const m = /brook listening on (\S+)/.exec(buf);
-        if (m) return resolveAddress(m[1]!);
+        const h = /brook http listening on (\S+)/.exec(buf);
+        if (m && h) return resolveAddress([m[1]!, h[1]!.replace(/\/$/, "")]);
       }
       reject(new Error(`broker exited before listening: ${stderrLines.join("\n")}`));
     })().catch(reject);
   });
-  return { proc, address, dataDir, stderrLines, exited };
+  return { proc, address, httpUrl, dataDir, stderrLines, exited };
 }
 
 function procStatus(pid: number): { rss: number; anon: number } {
@@ -161,6 +165,16 @@ function procStatus(pid: number): { rss: number; anon: number } {
     return { rss: kb("VmRSS"), anon: kb("RssAnon") };
   } catch {
     return { rss: 0, anon: 0 };
+  }
+}
+
+/** The broker's JavaScript heap in use (its /metrics), or 0 when it cannot be read. */
+async function jsHeapUsed(httpUrl: string): Promise<number> {
+  try {
+    const text = await (await fetch(`${httpUrl}/metrics`, { signal: AbortSignal.timeout(10_000) })).text();
+    return Number(/^nodejs_heap_size_used_bytes (\S+)$/m.exec(text)?.[1] ?? 0);
+  } catch {
+    return 0;
   }
 }
 
@@ -359,7 +373,7 @@ export async function fuzz(options: Partial<FuzzOptions> = {}): Promise<FuzzRepo
   });
   let stopping = false;
 
-  const rss = { baselineAnon: 0, peakAnon: 0, finalAnon: 0, baselineRss: 0, peakRss: 0, finalRss: 0 };
+  const rss = { baselineAnon: 0, peakAnon: 0, finalAnon: 0, baselineRss: 0, peakRss: 0, finalRss: 0, baselineHeap: 0, finalHeap: 0 };
   const sampler = setInterval(() => {
     const s = procStatus(child.proc.pid);
     rss.peakAnon = Math.max(rss.peakAnon, s.anon);
@@ -678,6 +692,7 @@ export async function fuzz(options: Partial<FuzzOptions> = {}): Promise<FuzzRepo
   const base = await settle(10_000);
   rss.baselineAnon = base.anon;
   rss.baselineRss = base.rss;
+  rss.baselineHeap = await jsHeapUsed(child.httpUrl);
   const socketsBaseline = socketCount(child.proc.pid);
   say(`warm-up done: ${stats.frames} frames; broker anon ${(base.anon / 2 ** 20).toFixed(1)} MiB, ${socketsBaseline} sockets`);
 
@@ -692,6 +707,7 @@ export async function fuzz(options: Partial<FuzzOptions> = {}): Promise<FuzzRepo
   const fin = crashed ? { anon: 0, rss: 0 } : await settle(30_000);
   rss.finalAnon = fin.anon;
   rss.finalRss = fin.rss;
+  if (!crashed) rss.finalHeap = await jsHeapUsed(child.httpUrl);
   const socketsFinal = crashed ? 0 : socketCount(child.proc.pid);
   clearInterval(sampler);
   // Allowed: the baseline plus a quarter, plus 48 MiB (heap growth the GC has not given back yet).

@@ -95,6 +95,8 @@ interface Child {
   exited: Promise<number | null>;
 }
 
+const TRIM_INTERVAL_MS = 5000;
+
 async function startChild(overrides: Record<string, string>): Promise<Child> {
   const dataDir = mkdtempSync(join(tmpdir(), "brook-fuzz-"));
   const props: Record<string, string> = {
@@ -106,6 +108,8 @@ async function startChild(overrides: Record<string, string>): Promise<Child> {
     "log.cleaner.backoff.ms": "1000",
     "transaction.abort.timed.out.transaction.cleanup.interval.ms": "1000",
     "brook.http.listener": "127.0.0.1:0",
+    // Quiet for one interval after the run, the broker hands freed memory back (src/memory-trim.ts).
+    "brook.memory.trim.interval.ms": String(TRIM_INTERVAL_MS),
     ...overrides,
   };
   const args = Object.entries(props).flatMap(([k, v]) => ["--override", `${k}=${v}`]);
@@ -671,12 +675,13 @@ export async function fuzz(options: Partial<FuzzOptions> = {}): Promise<FuzzRepo
     );
   };
 
-  /** Waits for the broker's anonymous memory to stop shrinking (no load), at most maxMs. */
-  const settle = async (maxMs: number) => {
+  /** Waits for the broker's anonymous memory to stop shrinking (no load), at least minMs, at most maxMs. */
+  const settle = async (maxMs: number, minMs = 0) => {
     const until = Date.now() + maxMs;
+    const notBefore = Date.now() + minMs;
     let last = procStatus(child.proc.pid).anon;
     let steady = 0;
-    while (Date.now() < until && steady < 4) {
+    while (Date.now() < until && (steady < 4 || Date.now() < notBefore)) {
       await Bun.sleep(500);
       const now = procStatus(child.proc.pid).anon;
       steady = Math.abs(now - last) < 1 << 20 ? steady + 1 : 0;
@@ -704,7 +709,7 @@ export async function fuzz(options: Partial<FuzzOptions> = {}): Promise<FuzzRepo
   probeStop = true;
   maintStop = true;
   await Promise.all([canaryLoop, probeLoop, maintLoop]);
-  const fin = crashed ? { anon: 0, rss: 0 } : await settle(30_000);
+  const fin = crashed ? { anon: 0, rss: 0 } : await settle(30_000, 2.5 * TRIM_INTERVAL_MS);
   rss.finalAnon = fin.anon;
   rss.finalRss = fin.rss;
   if (!crashed) rss.finalHeap = await jsHeapUsed(child.httpUrl);

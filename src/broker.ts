@@ -34,6 +34,7 @@ import { ClientTelemetry } from "./telemetry/client-telemetry.ts";
 import { CATALOGUE, catalogueClusterId } from "./topic-catalogue.ts";
 import { OFFSETS_FILE } from "./group/offset-store.ts";
 import { TXN_LOG_FILE } from "./txn/txn-log.ts";
+import { MemoryTrimmer } from "./memory-trim.ts";
 
 export interface BrokerOptions {
   /** log directory; shorthand for the `log.dirs` property */
@@ -384,6 +385,8 @@ export async function startBroker(opts: BrokerOptions = {}, registry: Registry =
   }));
   state.ready = true;
   connections.startIdleSweep();
+  const trimmer = new MemoryTrimmer(Number(config.get("brook.memory.trim.interval.ms")), log);
+  trimmer.start();
 
   let flushTimer: ReturnType<typeof setInterval> | null = null;
   if (config.flushIntervalMs < Number.MAX_SAFE_INTEGER) {
@@ -402,6 +405,7 @@ export async function startBroker(opts: BrokerOptions = {}, registry: Registry =
       broker.groups.close();
       broker.txn.stop();
       connections.stop();
+      trimmer.stop();
       await Promise.all([...connections.connections].map((c) => c.idle()));
       await broker.maintenance.stop();
       if (flushTimer) clearInterval(flushTimer);
@@ -409,7 +413,7 @@ export async function startBroker(opts: BrokerOptions = {}, registry: Registry =
       ops?.stop();
       await http?.stop();
       broker.txn.close(); // producer state snapshots and the transaction log, before the logs close
-      broker.topics.closeAll(); // makes the logs durable (one syncfs per log dir when many changed)
+      broker.topics.closeAll(); // final checkpoints (the data is fsynced only when few files changed)
       log.info(`broker stopped in ${(performance.now() - stopStarted).toFixed(0)} ms`);
     })());
 

@@ -100,6 +100,7 @@ export const PROPERTIES: Record<string, PropertySpec> = {
   "queued.max.requests": { kind: "int", default: "500", min: 1 },
   "queued.max.request.bytes": { kind: "long", default: "-1", min: -1 },
   "brook.connection.max.unsent.bytes": { kind: "int", default: "1048576", min: 0 },
+  "brook.memory.trim.interval.ms": { kind: "long", default: "30000", min: 0 },
   "fetch.max.bytes": { kind: "int", default: "57671680", min: 1024 },
   // Accepted for compatibility with stock Kafka config files; no effect on a single in-process node.
   "process.roles": { kind: "list", default: "broker,controller", noEffect: true },

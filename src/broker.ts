@@ -319,6 +319,9 @@ export async function startBroker(opts: BrokerOptions = {}, registry: Registry =
   for (const l of config.listeners) security.set(l.name, listenerSecurity(config, l, scram));
 
   const connections = await ConnectionManager.create(config, log); // validates the limits first
+  // Measured from before the logs load, so that the garbage of loading a large catalogue is returned
+  // once the broker is first quiet.
+  const trimmer = new MemoryTrimmer(Number(config.get("brook.memory.trim.interval.ms")), log);
   broker = new Broker(config, log, registry);
   // The HTTP listener binds before recovery, so a taken port fails at once rather than after recovering
   // every log. Recovery is synchronous: requests that arrive meanwhile wait for it, and /readyz answers
@@ -385,7 +388,6 @@ export async function startBroker(opts: BrokerOptions = {}, registry: Registry =
   }));
   state.ready = true;
   connections.startIdleSweep();
-  const trimmer = new MemoryTrimmer(Number(config.get("brook.memory.trim.interval.ms")), log);
   trimmer.start();
 
   let flushTimer: ReturnType<typeof setInterval> | null = null;

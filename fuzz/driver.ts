@@ -709,7 +709,9 @@ export async function fuzz(options: Partial<FuzzOptions> = {}): Promise<FuzzRepo
   probeStop = true;
   maintStop = true;
   await Promise.all([canaryLoop, probeLoop, maintLoop]);
-  const fin = crashed ? { anon: 0, rss: 0 } : await settle(30_000, 2.5 * TRIM_INTERVAL_MS);
+  // Grown enough for the broker's trim to act (64 MiB, src/memory-trim.ts)? Then give it two intervals.
+  const trimDue = rss.peakAnon > rss.baselineAnon + 64 * 2 ** 20;
+  const fin = crashed ? { anon: 0, rss: 0 } : await settle(30_000, trimDue ? 2.5 * TRIM_INTERVAL_MS : 0);
   rss.finalAnon = fin.anon;
   rss.finalRss = fin.rss;
   if (!crashed) rss.finalHeap = await jsHeapUsed(child.httpUrl);

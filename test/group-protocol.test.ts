@@ -384,6 +384,10 @@ describe("JoinGroup / SyncGroup / Heartbeat", () => {
     expect(v0.errorCode).toBe(E.UNKNOWN_MEMBER_ID);
     const v0unknownGroup = await cb.request(LeaveGroup, { groupId: newGroup("nothing"), memberId: "ghost" }, 1);
     expect(v0unknownGroup.errorCode).toBe(E.UNKNOWN_MEMBER_ID);
+    // v3+ for a group that does not exist: Kafka 4's coordinator answers UNKNOWN_MEMBER_ID at the top
+    // level with no members (the group lookup fails before any member is looked at).
+    const v4unknownGroup = await cb.request(LeaveGroup, { groupId: newGroup("nothing"), members: [{ memberId: "ghost", groupInstanceId: null }] }, 4);
+    expect([v4unknownGroup.errorCode, v4unknownGroup.members]).toEqual([E.UNKNOWN_MEMBER_ID, []]);
   });
 
   test("static membership: a restarted instance takes over without a rebalance; the old id is fenced", async () => {

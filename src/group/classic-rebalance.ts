@@ -601,8 +601,8 @@ export class ClassicRebalance {
     const invalid = this.validate(groupId, true);
     if (invalid) return { errorCode: invalid, members: [] };
     const group = this.groups.get(groupId);
-    const each = (code: number) => leaving.map((l) => ({ memberId: l.memberId, groupInstanceId: l.groupInstanceId, errorCode: code }));
-    if (!group) return { errorCode: ErrorCode.NONE, members: each(ErrorCode.UNKNOWN_MEMBER_ID) };
+    // As Kafka 4's coordinator: the group lookup fails before any member is looked at.
+    if (!group) return { errorCode: ErrorCode.UNKNOWN_MEMBER_ID, members: [] };
     if (group.is("Dead")) return { errorCode: ErrorCode.COORDINATOR_NOT_AVAILABLE, members: [] };
     const members = leaving.map((l) => {
       const result = (errorCode: number) => ({ memberId: l.memberId, groupInstanceId: l.groupInstanceId, errorCode });

@@ -5,7 +5,8 @@
 //    the log (valid v2 batches of --batch-kib, records of 1 KiB), then stops cleanly;
 // 2. the broker is started through its CLI, as a user would (`bun src/cli.ts`), and timed until it
 //    prints "brook listening on": empty log dir first (the baseline), then the filled one, clean;
-//    the RSS right after listening is compared with the empty broker's;
+//    the RSS right after listening is compared with the empty broker's, and again once the quiet
+//    broker's memory trim had its chance (the bench sets brook.memory.trim.interval.ms to 5 s);
 // 3. SIGTERM, timed until exit: once right after the start, once after a batch was produced to every
 //    partition (every active segment has unsynced data);
 // 4. kill -9 while a client produces to every partition, then a start timed to "brook listening on"
@@ -53,7 +54,9 @@ function usage(msg: string): never {
 const dir = opt.dir || fs.mkdtempSync(path.join(os.tmpdir(), "brook-restart-"));
 const totalBytes = opt.gib * 2 ** 30;
 const perPartition = Math.floor(totalBytes / opt.partitions);
-const overrides = { "log.segment.bytes": String(opt.segmentMib << 20), "auto.create.topics.enable": "false" };
+// A short trim interval so the bench can see the memory a quiet broker keeps after loading (default 30 s).
+const TRIM_MS = 5000;
+const overrides = { "log.segment.bytes": String(opt.segmentMib << 20), "auto.create.topics.enable": "false", "brook.memory.trim.interval.ms": String(TRIM_MS) };
 const log = (m: string) => console.error(`restart bench: ${m}`);
 const results: Record<string, number | string> = {};
 
@@ -122,8 +125,8 @@ async function startCli(dataDir: string): Promise<Child> {
   throw new Error(`broker exited (${await proc.exited}) before listening:\n${err}`);
 }
 
-function rss(pid: number): number {
-  const m = /^VmRSS:\s+(\d+) kB/m.exec(fs.readFileSync(`/proc/${pid}/status`, "utf8"));
+function rss(pid: number, field = "VmRSS"): number {
+  const m = new RegExp(`^${field}:\\s+(\\d+) kB`, "m").exec(fs.readFileSync(`/proc/${pid}/status`, "utf8"));
   return m ? Number(m[1]) * 1024 : NaN;
 }
 
@@ -188,6 +191,7 @@ try {
     const e = await startCli(empty);
     results.empty_start_ms = Math.round(e.startMs);
     results.empty_rss_mib = mib(rss(e.proc.pid));
+    results.empty_anon_mib = mib(rss(e.proc.pid, "RssAnon"));
     results.empty_stop_ms = Math.round(await stop(e, "SIGTERM"));
   } finally {
     fs.rmSync(empty, { recursive: true, force: true });
@@ -200,7 +204,14 @@ try {
   results.clean_rss_mib = mib(rss(c.proc.pid));
   results.clean_fds = fds(c.proc.pid);
   results.clean_maps = maps(c.proc.pid);
-  log(`clean start: listening after ${results.clean_start_ms} ms, RSS ${results.clean_rss_mib} MiB, ${results.clean_fds} fds, ${results.clean_maps} mappings (${loadLine(c)})`);
+  results.clean_anon_mib = mib(rss(c.proc.pid, "RssAnon"));
+  log(`clean start: listening after ${results.clean_start_ms} ms, RSS ${results.clean_rss_mib} MiB (anonymous ${results.clean_anon_mib}), ${results.clean_fds} fds, ${results.clean_maps} mappings (${loadLine(c)})`);
+  // Left alone, the broker returns what loading the catalogue allocated (src/memory-trim.ts).
+  const quietUntil = Date.now() + 3 * TRIM_MS;
+  while (Date.now() < quietUntil && !/returned \d+ MiB to the OS/.test(c.stderr())) await Bun.sleep(100); // waits on a log line
+  results.quiet_rss_mib = mib(rss(c.proc.pid));
+  results.quiet_anon_mib = mib(rss(c.proc.pid, "RssAnon"));
+  log(`quiet after the clean start: RSS ${results.quiet_rss_mib} MiB (anonymous ${results.quiet_anon_mib})${/returned .*/.exec(c.stderr())?.[0] ? `; ${/returned [^\n]*/.exec(c.stderr())![0]}` : ""}`);
   results.idle_stop_ms = Math.round(await stop(c, "SIGTERM"));
   log(`SIGTERM right after the start: stopped in ${results.idle_stop_ms} ms (${stopLines(c)})`);
 

@@ -16,10 +16,12 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import type { Socket } from "bun";
 import { allApis, ApiVersions, CreateTopics, DeleteGroups, DeleteTopics, ListGroups, Metadata, Produce } from "../protocol/apis/index.ts";
-import { responseCodec } from "../protocol/codec.ts";
+import { requestCodec, responseCodec } from "../protocol/codec.ts";
+import { readRequestHeader, skipHeaderTags } from "../protocol/header.ts";
 import { Reader } from "../protocol/reader.ts";
 import type { ApiDefinition } from "../protocol/types.ts";
 import { WireClient } from "../src/client.ts";
+import { CONSUMER_PROTOCOL_TYPE, decodeSubscription } from "../src/group/consumer-protocol.ts";
 import { RequestFactory, type FuzzRequest, type Pools } from "./generate.ts";
 import { BatchPool, brokenBatch, buildBatch, type FuzzRecord } from "./records.ts";
 import { Rng } from "./rng.ts";
@@ -347,6 +349,33 @@ class Findings {
   }
 }
 
+/**
+ * A JoinGroup of protocol type "consumer" whose first protocol's metadata is not a consumer subscription.
+ * Kafka 4 answers it UNKNOWN_SERVER_ERROR when the group is a consumer group (its IllegalStateException
+ * "Malformed embedded consumer protocol"), and Brook does the same on purpose: not a finding.
+ */
+export function malformedSubscriptionJoin(req: Pick<FuzzRequest, "apiKey" | "version" | "bytes" | "wellFramed">): boolean {
+  if (req.apiKey !== 11 || !req.wellFramed) return false;
+  let body: { protocolType: string; protocols: { metadata: Uint8Array }[] };
+  try {
+    const def = DEFS.get(11)!;
+    const r = new Reader(req.bytes);
+    r.int32();
+    readRequestHeader(r);
+    if (req.version >= def.flexible) skipHeaderTags(r);
+    body = requestCodec(def, req.version).decode(r) as typeof body;
+  } catch {
+    return false; // a request that does not decode has no business being answered -1
+  }
+  if (body.protocolType !== CONSUMER_PROTOCOL_TYPE || body.protocols.length === 0) return false;
+  try {
+    decodeSubscription(body.protocols[0]!.metadata);
+    return false;
+  } catch {
+    return true;
+  }
+}
+
 /** Finds UNKNOWN_SERVER_ERROR (-1) anywhere in a decoded response. */
 function hasUnknownServerError(v: unknown, depth = 0): boolean {
   if (depth > 8 || v === null || typeof v !== "object") return false;
@@ -546,7 +575,7 @@ export async function fuzz(options: Partial<FuzzOptions> = {}): Promise<FuzzRepo
       }
       const body = responseCodec(def, req.version).decode(r);
       if (r.remaining !== 0) findings.add("undecodable", `${def.name} v${req.version}: ${r.remaining} bytes left after the response`, req.bytes);
-      if (hasUnknownServerError(body)) findings.add("server-error", `${def.name} v${req.version} answered UNKNOWN_SERVER_ERROR`, req.bytes);
+      if (hasUnknownServerError(body) && !malformedSubscriptionJoin(req)) findings.add("server-error", `${def.name} v${req.version} answered UNKNOWN_SERVER_ERROR`, req.bytes);
       harvest(req, body);
     } catch (e) {
       findings.add("undecodable", `${def.name} v${req.version}: ${(e as Error).message}`, req.bytes);

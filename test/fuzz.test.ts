@@ -9,7 +9,11 @@ import { allApis } from "../protocol/apis/index.ts";
 import { requestCodec } from "../protocol/codec.ts";
 import { readRequestHeader, skipHeaderTags } from "../protocol/header.ts";
 import { Reader } from "../protocol/reader.ts";
-import { fuzz } from "../fuzz/driver.ts";
+import { JoinGroup } from "../protocol/apis/11-join-group.ts";
+import { Writer } from "../protocol/writer.ts";
+import { fuzz, malformedSubscriptionJoin } from "../fuzz/driver.ts";
+import { encodeSubscription } from "../src/group/consumer-protocol.ts";
+import { requestFrame } from "./helpers/wire.ts";
 import { RequestFactory } from "../fuzz/generate.ts";
 import { BatchPool } from "../fuzz/records.ts";
 import { Rng } from "../fuzz/rng.ts";
@@ -43,6 +47,27 @@ describe("the generator", () => {
       return Array.from({ length: 200 }, (_, i) => Buffer.from(f.structured(i).bytes).toString("hex")).join();
     };
     expect(make()).toBe(make());
+  });
+});
+
+describe("what the driver counts as a finding", () => {
+  // Found by the 10 M-frame run: a JoinGroup of type "consumer" with garbage metadata, into a consumer
+  // group. Kafka 4 answers UNKNOWN_SERVER_ERROR there on purpose, and so does Brook.
+  const join = (metadata: Uint8Array) => {
+    const w = new Writer();
+    requestCodec(JoinGroup, 8).encode(w, {
+      groupId: "g", sessionTimeoutMs: 6864, rebalanceTimeoutMs: 661, memberId: "", groupInstanceId: "inst-1",
+      protocolType: "consumer", protocols: [{ name: "cooperative-sticky", metadata }], reason: "fuzz",
+    });
+    return { apiKey: 11, version: 8, wellFramed: true, bytes: requestFrame({ apiKey: 11, apiVersion: 8, correlationId: 1, flexibleHeader: true }, w.finish()) };
+  };
+  test("UNKNOWN_SERVER_ERROR for a JoinGroup whose consumer subscription does not decode is Kafka's answer, not a finding", () => {
+    const found = Buffer.from("00000071000b000800000178000a62726f6f6b2d66757a7a0012667a2d672d32342d313034343934382d3000001ad0000002950107696e73742d3109636f6e73756d65720213636f6f70657261746976652d737469636b7916624c90e39133a959b532ab1fb42b5443def8d7a908000566757a7a00", "hex");
+    expect(malformedSubscriptionJoin({ apiKey: 11, version: 8, wellFramed: true, bytes: found })).toBe(true);
+    expect(malformedSubscriptionJoin(join(Buffer.from("624c90e39133a959b532ab1fb42b5443def8d7a908", "hex")))).toBe(true);
+  });
+  test("...but it is one when the subscription is well-formed", () => {
+    expect(malformedSubscriptionJoin(join(encodeSubscription(["t"])))).toBe(false);
   });
 });
 

@@ -80,6 +80,8 @@ export interface FuzzReport {
   framesPerSecond: number;
   canary: { produced: number; acked: number; read: number; invalidRejected: number };
   rss: { baselineAnon: number; peakAnon: number; finalAnon: number; baselineRss: number; peakRss: number; finalRss: number; baselineHeap: number; finalHeap: number };
+  /** live object types (after a full collection) that grew most over the run */
+  heapGrowth: { type: string; before: number; after: number }[];
   sockets: { baseline: number; final: number };
   stallMaxMs: number;
   findings: Finding[];
@@ -174,14 +176,29 @@ function procStatus(pid: number): { rss: number; anon: number } {
   }
 }
 
-/** The broker's JavaScript heap in use (its /metrics), or 0 when it cannot be read. */
-async function jsHeapUsed(httpUrl: string): Promise<number> {
+interface HeapCensus {
+  heapSize: number;
+  extraMemorySize: number;
+  objectTypeCounts: Record<string, number>;
+}
+
+/** The broker's live JavaScript heap after a full collection (its /debug/heap), or null. */
+async function heapCensus(httpUrl: string): Promise<HeapCensus | null> {
   try {
-    const text = await (await fetch(`${httpUrl}/metrics`, { signal: AbortSignal.timeout(10_000) })).text();
-    return Number(/^nodejs_heap_size_used_bytes (\S+)$/m.exec(text)?.[1] ?? 0);
+    return (await (await fetch(`${httpUrl}/debug/heap?gc=1`, { signal: AbortSignal.timeout(30_000) })).json()) as HeapCensus;
   } catch {
-    return 0;
+    return null;
   }
+}
+
+/** The object types whose live count grew most between two censuses. */
+function heapGrowth(before: HeapCensus | null, after: HeapCensus | null): { type: string; before: number; after: number }[] {
+  if (!before || !after) return [];
+  return Object.entries(after.objectTypeCounts)
+    .map(([type, n]) => ({ type, before: before.objectTypeCounts[type] ?? 0, after: n }))
+    .filter((g) => g.after > g.before)
+    .sort((a, b) => b.after - b.before - (a.after - a.before))
+    .slice(0, 8);
 }
 
 /** The broker's TCP connections (listening sockets and Bun's internal sockets not counted). */
@@ -726,7 +743,8 @@ export async function fuzz(options: Partial<FuzzOptions> = {}): Promise<FuzzRepo
   const base = await settle(10_000);
   rss.baselineAnon = base.anon;
   rss.baselineRss = base.rss;
-  rss.baselineHeap = await jsHeapUsed(child.httpUrl);
+  const baselineCensus = await heapCensus(child.httpUrl);
+  rss.baselineHeap = baselineCensus?.heapSize ?? 0;
   const socketsBaseline = socketCount(child.proc.pid);
   say(`warm-up done: ${stats.frames} frames; broker anon ${(base.anon / 2 ** 20).toFixed(1)} MiB, ${socketsBaseline} sockets`);
 
@@ -743,7 +761,8 @@ export async function fuzz(options: Partial<FuzzOptions> = {}): Promise<FuzzRepo
   const fin = crashed ? { anon: 0, rss: 0 } : await settle(30_000, trimDue ? 2.5 * TRIM_INTERVAL_MS : 0);
   rss.finalAnon = fin.anon;
   rss.finalRss = fin.rss;
-  if (!crashed) rss.finalHeap = await jsHeapUsed(child.httpUrl);
+  const finalCensus = crashed ? null : await heapCensus(child.httpUrl);
+  rss.finalHeap = finalCensus?.heapSize ?? 0;
   const socketsFinal = crashed ? 0 : socketCount(child.proc.pid);
   clearInterval(sampler);
   // Allowed: the baseline plus a quarter, plus 48 MiB (heap growth the GC has not given back yet).
@@ -809,6 +828,7 @@ export async function fuzz(options: Partial<FuzzOptions> = {}): Promise<FuzzRepo
     framesPerSecond: Math.round((stats.frames * 1000) / durationMs),
     canary: { produced: canary.produced, acked: canary.acked, read, invalidRejected: canary.invalidRejected },
     rss,
+    heapGrowth: heapGrowth(baselineCensus, finalCensus),
     sockets: { baseline: socketsBaseline, final: socketsFinal },
     stallMaxMs: Math.round(stallMaxMs),
     findings: findings.list(),

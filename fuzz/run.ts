@@ -44,7 +44,8 @@ else {
   console.log(`  ${report.responses} responses, ${report.closedByBroker} connections closed by the broker, ${report.connectionsOpened} opened`);
   console.log(`  canary: ${report.canary.acked} batches acknowledged, ${report.canary.read} records read back, ${report.canary.invalidRejected} invalid batches refused`);
   console.log(`  broker anon memory: baseline ${mib(report.rss.baselineAnon)}, peak ${mib(report.rss.peakAnon)}, after ${mib(report.rss.finalAnon)} (RSS ${mib(report.rss.baselineRss)} / ${mib(report.rss.peakRss)} / ${mib(report.rss.finalRss)})`);
-  console.log(`  broker JavaScript heap in use: baseline ${mib(report.rss.baselineHeap)}, after ${mib(report.rss.finalHeap)}`);
+  console.log(`  broker JavaScript heap, live after a full collection: baseline ${mib(report.rss.baselineHeap)}, after ${mib(report.rss.finalHeap)}`);
+  if (report.heapGrowth.length > 0) console.log(`    grew most: ${report.heapGrowth.map((g) => `${g.type} ${g.before}→${g.after}`).join(", ")}`);
   console.log(`  broker TCP connections: ${report.sockets.baseline} at baseline, ${report.sockets.final} after; slowest fresh-connection ApiVersions ${report.stallMaxMs} ms`);
   console.log(report.findings.length === 0 ? "  no findings" : `  ${report.findings.length} findings:`);
   for (const f of report.findings) console.log(`  - [${f.kind}] ×${f.count} ${f.what}${f.sample ? `\n      request: ${f.sample}` : ""}`);

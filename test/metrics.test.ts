@@ -98,6 +98,19 @@ describe("health and routing", () => {
     expect(await ready.text()).toBe("ready\n");
   });
 
+  test("/debug/heap counts live objects by type; an object the broker holds shows up", async () => {
+    const res = await fetch(`${base}/debug/heap?gc=1`);
+    expect(res.status).toBe(200);
+    const h = (await res.json()) as { anonymousMemory: number; heapSize: number; heapCapacity: number; objectCount: number; objectTypeCounts: Record<string, number> };
+    expect(h.heapSize).toBeGreaterThan(0);
+    expect(h.heapCapacity).toBeGreaterThanOrEqual(h.heapSize);
+    expect(h.anonymousMemory).toBeGreaterThan(0);
+    expect(h.objectTypeCounts.Object).toBeGreaterThan(0);
+    expect(Object.keys(h.objectTypeCounts).length).toBeLessThanOrEqual(50);
+    const sum = Object.values(h.objectTypeCounts).reduce((a, n) => a + n, 0);
+    expect(sum).toBeLessThanOrEqual(h.objectCount);
+  });
+
   test("/readyz answers 503 while starting and while shutting down", async () => {
     const routes = new HttpRoutes();
     const state = { ready: false, stopping: false, listener: null, listeners: [] };

@@ -1,7 +1,10 @@
 // What the HTTP listener serves of its own: /metrics (Prometheus), /healthz (the process answers),
 // /readyz (recovery done and the Kafka listeners accept connections; 503 before that and while shutting
-// down), the web console (src/http/console-api.ts) and fault injection (/faults, src/faults/http.ts).
+// down), the web console (src/http/console-api.ts), fault injection (/faults, src/faults/http.ts) and
+// /debug/heap (what the process's memory holds, by object type, like the JVM's `jmap -histo`).
+import { heapStats } from "bun:jsc";
 import pkg from "../../package.json" with { type: "json" };
+import { anonymousMemory } from "../memory-trim.ts";
 import type { BrokerContext } from "../handlers/handler.ts";
 import type { OpsState } from "./ops-state.ts";
 import { faultRoutes } from "../faults/http.ts";
@@ -30,6 +33,22 @@ export function registerOpsRoutes(broker: BrokerContext & { readonly http: HttpR
   registerConsole(routes, broker, state, sampler);
   const faults = faultRoutes(broker.faults);
   const notFound = () => text("not found\n", 404);
+  routes.add("GET", "/debug/heap", (req) => {
+    // ?gc=1: a full collection first, so that the counts are of live objects.
+    if (new URL(req.url).searchParams.get("gc") === "1") Bun.gc(true);
+    const h = heapStats();
+    const types = Object.entries(h.objectTypeCounts).sort((a, b) => b[1] - a[1]).slice(0, 50);
+    const body = {
+      anonymousMemory: anonymousMemory(),
+      heapSize: h.heapSize,
+      heapCapacity: h.heapCapacity,
+      extraMemorySize: h.extraMemorySize,
+      objectCount: h.objectCount,
+      protectedObjectCount: h.protectedObjectCount,
+      objectTypeCounts: Object.fromEntries(types),
+    };
+    return new Response(JSON.stringify(body, null, 1) + "\n", { headers: { "content-type": "application/json", "cache-control": "no-store" } });
+  });
   for (const method of ["GET", "POST", "DELETE"])
     for (const path of ["/faults", "/faults/*"]) routes.add(method, path, (req) => faults(req) ?? notFound());
   return { stop: () => sampler.stop() };

@@ -259,6 +259,22 @@ describe("recovery reads only what it must", () => {
     parts.forEach((log) => expectBatches(log, 3));
   });
 
+  test("a clean stop fsyncs a little unsynced data, but not tens of MiB even in one file", async () => {
+    const stopWith = async (mib: number) => {
+      const root = await newDir();
+      const logDir = LogDir.open(root, { minFreeBytes: 0 });
+      const log = PartitionLog.open(path.join(root, "t-0"), { segmentBytes: 64 << 20, indexIntervalBytes: 4096 }, { logDir });
+      for (let i = 0; i < mib; i++) log.append(makeBatch({ size: (1 << 20) - 61 }));
+      log.close();
+      logDir.close();
+      const synced = JSON.parse(fs.readFileSync(path.join(root, CLEAN_SHUTDOWN_FILE), "utf8")).synced;
+      const recoveryPoint = JSON.parse(fs.readFileSync(path.join(root, LOG_CHECKPOINT_FILE), "utf8")).logs["t-0"].r;
+      return { synced, recoveryPoint };
+    };
+    expect(await stopWith(2)).toEqual({ synced: true, recoveryPoint: 2 });
+    expect(await stopWith(40)).toEqual({ synced: false, recoveryPoint: 0 });
+  });
+
   test("after a crash with segments rolled since the checkpoint: the sealed ones come from their index files", async () => {
     const dir = await newDir();
     const log = open(dir);

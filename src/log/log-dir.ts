@@ -53,6 +53,11 @@ const SPACE_CHECK_MS = 1000;
 const FULL_REMINDER_MS = 60_000;
 /** Up to this many files with unsynced data are fsynced one by one; more get one syncfs. */
 const FSYNC_FILES_UP_TO = 64;
+/**
+ * A clean stop fsyncs the data only when at most FSYNC_FILES_UP_TO files and this many bytes are not
+ * known to be durable: writing back more than that takes longer than a stop should (a second or more).
+ */
+const STOP_FSYNC_BYTES_UP_TO = 32 * 2 ** 20;
 
 /** One partition's state in the checkpoint. */
 export interface PartitionCheckpoint {
@@ -75,6 +80,8 @@ export interface DirMember {
   captureCheckpoint(): { json: () => string; written: Promise<void> | null };
   /** files with data not yet fsynced */
   readonly unsyncedFiles: number;
+  /** bytes not known to be fsynced (an upper bound: whole segments from the recovery point on) */
+  readonly unsyncedBytes: number;
   /** fsync them (instead of a volume-wide sync) */
   fsyncFiles(): void;
   /** everything appended up to now is durable (after a volume-wide sync) */
@@ -512,20 +519,24 @@ export class LogDir {
    * seconds): it is as durable as it was while the broker ran, the checkpoint keeps each log's fsynced
    * recovery point, and the next start trusts the checkpoint whole only in the same boot (the page cache
    * holds what was written); after a reboot it checks what lies past the recovery points, as after a
-   * power loss. A few files with unsynced data are fsynced all the same (cheap, and a reboot then finds
-   * nothing to check).
+   * power loss. A little unsynced data (a few files, a few MiB) is fsynced all the same: cheap, and a
+   * reboot then finds nothing to check.
    */
   close(): void {
     if (this.closed) return;
     this.closed = true;
     this.stopFullTimer();
-    let unsynced = 0;
-    for (const m of this.members) unsynced += m.unsyncedFiles;
-    if (unsynced <= FSYNC_FILES_UP_TO) {
+    let unsyncedFiles = 0, unsyncedBytes = 0;
+    for (const m of this.members) {
+      const files = m.unsyncedFiles;
+      unsyncedFiles += files;
+      if (files > 0) unsyncedBytes += m.unsyncedBytes;
+    }
+    const synced = unsyncedFiles <= FSYNC_FILES_UP_TO && unsyncedBytes <= STOP_FSYNC_BYTES_UP_TO;
+    if (synced) {
       for (const m of this.members) if (m.unsyncedFiles > 0) m.fsyncFiles();
       for (const m of this.members) m.markSynced();
     }
-    const synced = unsynced <= FSYNC_FILES_UP_TO;
     const generation = ++this.generation;
     const file = path.join(this.path, LOG_CHECKPOINT_FILE);
     writeDurably(file, `${file}.tmp.final`, this.serialize(this.capture().entries, generation));

@@ -694,6 +694,13 @@ export class PartitionLog implements DirMember {
     return (this.active.hasUnsyncedData || this.recoveryPoint < this.logEndOffset ? 1 : 0) + this.sealing;
   }
 
+  get unsyncedBytes(): number {
+    if (this.unsyncedFiles === 0) return 0;
+    let bytes = 0;
+    for (let i = this.segmentIndexFor(this.recoveryPoint); i < this.segs.length; i++) bytes += this.segs[i]!.size;
+    return bytes;
+  }
+
   fsyncFiles(): void {
     // Sealed segments still being fsynced in the background, and the active one.
     const from = this.segmentIndexFor(this.recoveryPoint);

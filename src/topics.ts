@@ -86,6 +86,8 @@ export const MAX_PARTITIONS_PER_REQUEST = 10_000;
 
 /** Opening or removing thousands of partition logs takes seconds: do it in slices this long. */
 const SLICE_MS = 10;
+/** How many deleted topics' leader epochs are remembered (see TopicStore.retiredEpochs). */
+export const RETIRED_EPOCHS_KEPT = 1000;
 
 /** Runs fn(i) for i < n, letting the event loop serve other connections between slices. */
 async function inSlices(n: number, fn: (i: number) => void): Promise<void> {
@@ -188,6 +190,12 @@ export class TopicStore {
   private readonly topics = new Map<string, Topic>();
   private readonly byTopicId = new Map<string, Topic>();
   private readonly dirOf = new Map<string, string[]>();
+  /**
+   * Leader epochs of deleted topics by name, so that a re-created topic starts one higher and fences
+   * clients holding the old epoch. Only the last RETIRED_EPOCHS_KEPT deletions are kept: every name
+   * ever deleted (tests create thousands of unique topics) made the catalogue, rewritten on each topic
+   * change, and the heap grow without bound.
+   */
   private readonly retiredEpochs = new Map<string, number>();
   /** collision key → topic name, for Kafka's '.'/'_' collision check without a scan */
   private readonly byCollisionKey = new Map<string, string>();
@@ -248,7 +256,7 @@ export class TopicStore {
         rewrite = true;
       }
     }
-    for (const [name, epoch] of Object.entries(catalogue.retiredLeaderEpochs ?? {})) this.retiredEpochs.set(name, epoch);
+    for (const [name, epoch] of Object.entries(catalogue.retiredLeaderEpochs ?? {})) this.retireEpoch(name, epoch);
     if (this.finishDeletions(catalogue, found)) rewrite = true;
     if (this.settleStrays(catalogue, found)) rewrite = true;
     if (catalogue.clusterId === undefined && this.clusterId !== null && catalogue.topics.length > 0) rewrite = true; // keep a copy from now on
@@ -313,7 +321,7 @@ export class TopicStore {
       this.log.warn(`topic ${t.name}: finishing its deletion, which a crash interrupted`);
       catalogue.topics.splice(i, 1);
       catalogue.retiredLeaderEpochs = { ...catalogue.retiredLeaderEpochs, [t.name]: t.leaderEpoch ?? 0 };
-      this.retiredEpochs.set(t.name, t.leaderEpoch ?? 0);
+      this.retireEpoch(t.name, t.leaderEpoch ?? 0);
       for (let p = 0; p < t.partitions; p++) {
         const dir = found.partitions.get(t.name)?.get(p);
         if (dir) rmSync(join(dir, `${t.name}-${p}`), { recursive: true, force: true });
@@ -656,7 +664,7 @@ export class TopicStore {
       const retired = doomed.map((t) => this.retiredEpochs.get(t.name));
       for (const t of doomed) {
         this.forget(t);
-        this.retiredEpochs.set(t.name, t.leaderEpoch);
+        this.retireEpoch(t.name, t.leaderEpoch);
       }
       const renamed: [string, string][] = [];
       try {
@@ -792,7 +800,7 @@ export class TopicStore {
     const dirs = this.dirOf.get(name);
     this.forget(topic);
     const retired = this.retiredEpochs.get(name);
-    this.retiredEpochs.set(name, topic.leaderEpoch);
+    this.retireEpoch(name, topic.leaderEpoch);
     const renamed: [string, string][] = [];
     try {
       this.retireDirectories([topic], renamed);
@@ -847,6 +855,16 @@ export class TopicStore {
       }
     }
     this.log.info(`closed ${logs} logs in ${(t1 - t0).toFixed(0)} ms; checkpointed ${this.dirs.size} log dir(s) in ${(performance.now() - t1).toFixed(0)} ms`);
+  }
+
+  /** Remembers a deleted topic's epoch as the newest entry, forgetting the oldest beyond the bound. */
+  private retireEpoch(name: string, epoch: number): void {
+    this.retiredEpochs.delete(name);
+    this.retiredEpochs.set(name, epoch);
+    for (const oldest of this.retiredEpochs.keys()) {
+      if (this.retiredEpochs.size <= RETIRED_EPOCHS_KEPT) break;
+      this.retiredEpochs.delete(oldest);
+    }
   }
 
   private persist(): void {

@@ -4,6 +4,7 @@
 // a librdkafka 2.15 consumer (Fetch v16 by topic id, KIP-320) living through a delete and re-create; and
 // @platformatic/kafka's own encoders and decoders (an independent implementation) against every new version.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { Connection, createTopicsV7, deleteTopicsV6, describeTopicPartitionsV0, fetchV13, fetchV15, fetchV17, listOffsetsV8, listOffsetsV9, metadataV12, offsetForLeaderEpochV0, offsetForLeaderEpochV2, offsetForLeaderEpochV4, produceV11 } from "@platformatic/kafka-v2";
 import { CreateTopics } from "../protocol/apis/19-create-topics.ts";
@@ -18,6 +19,7 @@ import { Produce } from "../protocol/apis/00-produce.ts";
 import { ErrorCode as E } from "../protocol/errors.ts";
 import { WireClient } from "../src/client.ts";
 import { startBroker, type BrokerHandle } from "../src/index.ts";
+import { RETIRED_EPOCHS_KEPT } from "../src/topics.ts";
 import { REPO_ROOT } from "./helpers/broker.ts";
 import { readLines } from "./helpers/run.ts";
 import { dataValues, decodeAll } from "./helpers/txn.ts";
@@ -78,6 +80,29 @@ async function metadataOf(c: WireClient, name: string) {
 const stampedEpochs = (records: Uint8Array) => decodeAll(records).map((b) => b.partitionLeaderEpoch);
 
 describe("durable topic ids and leader epochs", () => {
+  test("only the last RETIRED_EPOCHS_KEPT deleted topics' epochs are remembered (the catalogue stays bounded)", async () => {
+    await using d = await tempDir("brook-ids-retired-");
+    const boot = () => startBroker({ dataDir: d.path, logLevel: "warn" });
+    {
+      await using b = await boot();
+      const topics = b.broker.topics;
+      topics.create("first", 1);
+      topics.delete("first");
+      for (let i = 0; i < RETIRED_EPOCHS_KEPT; i++) {
+        topics.create(`churn-${i}`, 1);
+        topics.delete(`churn-${i}`);
+      }
+      topics.create("last", 1);
+      topics.delete("last");
+      const catalogue = JSON.parse(readFileSync(join(d.path, "brook-topics.json"), "utf8"));
+      expect(Object.keys(catalogue.retiredLeaderEpochs)).toHaveLength(RETIRED_EPOCHS_KEPT);
+      expect(catalogue.retiredLeaderEpochs.first).toBeUndefined(); // the oldest deletion went first
+    }
+    await using b = await boot();
+    expect(b.broker.topics.create("last", 1).leaderEpoch).toBe(1); // still fenced after a restart
+    expect(b.broker.topics.create("first", 1).leaderEpoch).toBe(0);
+  });
+
   test("kept across restarts; a re-created topic gets a new id and the next epoch, stamped into its batches", async () => {
     await using d = await tempDir("brook-ids-restart-");
     const boot = () => startBroker({ dataDir: d.path, logLevel: "warn" });

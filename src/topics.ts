@@ -604,7 +604,7 @@ export class TopicStore {
     // Another change of this topic first (the CreatePartitions handler waits too; an embedder calling
     // this twice at once would count both from the same partition count). The check and the claim below
     // run without an await between them.
-    for (let busy = this.busy.get(name); busy !== undefined; busy = this.busy.get(name)) await busy;
+    while (this.busy.has(name)) await this.settled([name]);
     const topic = this.topics.get(name);
     if (!topic) throw new TopicError(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, `Topic '${name}' does not exist.`);
     if (count <= topic.partitions.length)
@@ -655,7 +655,7 @@ export class TopicStore {
     // A change under way first (partitions being added): deleting meanwhile released the name early,
     // the topic could be created again, and the unfinished addition then removed the new topic's
     // directories as its own (found by the fuzzer). The check and the claim run without an await between.
-    for (let busy = names.map((n) => this.busy.get(n)).find((b) => b !== undefined); busy !== undefined; busy = names.map((n) => this.busy.get(n)).find((b) => b !== undefined)) await busy;
+    while (names.some((n) => this.busy.has(n))) await this.settled(names);
     const doomed = names.map((n) => this.topics.get(n)).filter((t): t is Topic => t !== undefined);
     if (doomed.length === 0) return;
     const release = this.claim(doomed.map((t) => t.name));
